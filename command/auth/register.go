@@ -1,0 +1,54 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
+	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/auth"
+	"github.com/oof-gg/platform/pkg/eventlog"
+)
+
+// Register creates a password account and logs it in.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (Tokens, error) {
+	if err := in.Validate(); err != nil {
+		return Tokens{}, err
+	}
+	hash, err := s.Hasher.Hash(in.Password)
+	if err != nil {
+		return Tokens{}, apperr.Internal("hash password", err)
+	}
+	userID := uuid.NewString()
+	// Tokens first: if the session store is down we fail before anything is
+	// recorded, and an unused session for an id that never commits is inert.
+	tokens, _, err := s.startSession(ctx, userID, auth.RolePlayer)
+	if err != nil {
+		return Tokens{}, err
+	}
+	var pos eventlog.Position
+	acct := Account{UserID: userID, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: auth.RolePlayer}
+	err = s.Accounts.Create(ctx, acct, func(ctx context.Context) error {
+		p, err := s.Events.Publish(ctx, s.userEvent(userID, eventlog.Event{Message: &eventspb.UserRegistered{
+			UserId:       userID,
+			Username:     in.Username,
+			Email:        in.Email,
+			Role:         auth.RolePlayer,
+			Method:       eventspb.AuthMethod_AUTH_METHOD_PASSWORD,
+			RegisteredAt: timestamppb.New(s.Now()),
+		}}))
+		if err != nil {
+			return fmt.Errorf("publish UserRegistered: %w", err)
+		}
+		pos = p[0]
+		return nil
+	})
+	if err != nil {
+		return Tokens{}, fmt.Errorf("register %q: %w", in.Username, err)
+	}
+	s.awaitProjection(ctx, pos)
+	return tokens, nil
+}

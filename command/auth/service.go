@@ -1,0 +1,85 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/auth"
+	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/ratelimit"
+)
+
+// Publisher appends events to the log.
+type Publisher interface {
+	Publish(ctx context.Context, events ...eventlog.Event) ([]eventlog.Position, error)
+}
+
+// ProjectionWaiter waits until a projector has applied an event.
+type ProjectionWaiter interface {
+	WaitFor(ctx context.Context, projector string, pos eventlog.Position) error
+}
+
+// Service handles the auth commands. Its dependencies are passed in whole;
+// it holds no global state.
+type Service struct {
+	Accounts       *AccountStore
+	Hasher         *auth.PasswordHasher
+	Issuer         *auth.TokenIssuer
+	Validator      *auth.Validator
+	Refresh        *auth.RefreshStore
+	Events         Publisher
+	Waiter         ProjectionWaiter
+	UserTopic      string
+	LoginByAccount *ratelimit.Limiter
+	LoginByAddress *ratelimit.Limiter
+	Twitch         *TwitchVerifier
+	ProjectionWait time.Duration
+	Now            func() time.Time
+	Log            *slog.Logger
+}
+
+// UsersProjector is the projector whose read model the auth commands wait
+// for (read-your-writes).
+const UsersProjector = "users"
+
+const eventSource = "/oof/command/auth"
+
+// Tokens is what a successful login or registration returns.
+type Tokens struct {
+	UserID       string
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int64 // seconds
+}
+
+// startSession opens a refresh-token family and signs its first access token.
+func (s *Service) startSession(ctx context.Context, userID, role string) (Tokens, string, error) {
+	refresh, sid, err := s.Refresh.Start(ctx, userID)
+	if err != nil {
+		return Tokens{}, "", apperr.Unavailable("session store unavailable", err)
+	}
+	access, err := s.Issuer.Issue(userID, role, sid)
+	if err != nil {
+		return Tokens{}, "", apperr.Internal("issue access token", err)
+	}
+	return Tokens{UserID: userID, AccessToken: access, RefreshToken: refresh,
+		ExpiresIn: int64(s.Issuer.TTL() / time.Second)}, sid, nil
+}
+
+func (s *Service) userEvent(userID string, msg eventlog.Event) eventlog.Event {
+	msg.Topic, msg.Key, msg.Subject, msg.Source = s.UserTopic, userID, "user/"+userID, eventSource
+	return msg
+}
+
+// awaitProjection gives read-your-writes: it waits (bounded) until the users
+// read model includes pos. A timeout is not an error — the event is durable
+// and will be applied — it is logged so slow projections are visible.
+func (s *Service) awaitProjection(ctx context.Context, pos eventlog.Position) {
+	wctx, cancel := context.WithTimeout(ctx, s.ProjectionWait)
+	defer cancel()
+	if err := s.Waiter.WaitFor(wctx, UsersProjector, pos); err != nil {
+		s.Log.WarnContext(ctx, "projection wait ended early", "err", err)
+	}
+}

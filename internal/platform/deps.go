@@ -1,0 +1,106 @@
+// Package platform wires the oof binary together: it connects the
+// infrastructure a target needs, builds the components of the target, and runs
+// them until shutdown. Nothing here holds global state; tests build a
+// Platform in-process the same way main does.
+package platform
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/oof-gg/platform/pkg/config"
+	"github.com/oof-gg/platform/pkg/db"
+	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/redisx"
+)
+
+// Topic names (before the configured prefix). Keep docs/events.md in step.
+const (
+	TopicUser = "oof.user.v1"
+)
+
+func topicSpecs(cfg config.Config) []eventlog.TopicSpec {
+	return []eventlog.TopicSpec{
+		{Name: cfg.Topic(TopicUser), Partitions: cfg.KafkaPartitions},
+	}
+}
+
+// infra is the connections a target holds; nil members are not needed by it.
+type infra struct {
+	pool     *pgxpool.Pool
+	rdb      *redis.Client
+	kafka    sarama.Client // shared by producer and admin
+	producer *eventlog.Producer
+}
+
+func (i *infra) close() {
+	if i.producer != nil {
+		_ = i.producer.Close()
+	}
+	if i.kafka != nil {
+		_ = i.kafka.Close()
+	}
+	if i.rdb != nil {
+		_ = i.rdb.Close()
+	}
+	if i.pool != nil {
+		i.pool.Close()
+	}
+}
+
+const connectTimeout = 10 * time.Second
+
+func connectPostgres(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
+	return db.Connect(ctx, cfg.PostgresURL, connectTimeout)
+}
+
+func connectRedis(ctx context.Context, cfg config.Config) (*redis.Client, error) {
+	return redisx.Connect(ctx, cfg.RedisAddr, connectTimeout)
+}
+
+func newKafkaClient(cfg config.Config, clientID string) (sarama.Client, error) {
+	sc, err := eventlog.NewSaramaConfig(eventlog.Options{
+		Brokers: cfg.KafkaBrokers, Version: cfg.KafkaVersion, ClientID: clientID, ProduceTimeout: cfg.ProduceTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	client, err := sarama.NewClient(cfg.KafkaBrokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("kafka %v: %w", cfg.KafkaBrokers, err)
+	}
+	return client, nil
+}
+
+// Prepare migrates the database and creates the Kafka topics: what
+// -target=migrate does, and what -target=all does before it starts.
+func Prepare(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	pool, err := connectPostgres(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := db.Migrate(ctx, pool, log); err != nil {
+		return err
+	}
+	client, err := newKafkaClient(cfg, "oof-migrate")
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	if err := eventlog.EnsureTopics(admin, cfg.KafkaReplication, topicSpecs(cfg)); err != nil {
+		return err
+	}
+	log.Info("database migrated and topics ready")
+	return nil
+}

@@ -1,0 +1,127 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"github.com/oof-gg/platform/pkg/config"
+	"github.com/oof-gg/platform/pkg/grpcx"
+	"github.com/oof-gg/platform/pkg/middleware"
+	"github.com/oof-gg/platform/pkg/routing"
+)
+
+// Platform is one running target of the oof binary.
+type Platform struct {
+	cfg      config.Config
+	target   routing.Target
+	log      *slog.Logger
+	infra    *infra
+	registry *prometheus.Registry
+	server   *grpc.Server
+	health   *health.Server
+	services *grpcx.Services
+	// workers run beside the server: projectors, the projection listener.
+	workers []func(context.Context) error
+}
+
+// Build connects what target needs and assembles its components.
+func Build(ctx context.Context, cfg config.Config, target routing.Target, log *slog.Logger) (*Platform, error) {
+	p := &Platform{cfg: cfg, target: target, log: log.With("target", string(target)),
+		infra: &infra{}, registry: prometheus.NewRegistry(), services: grpcx.NewServices()}
+	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := p.build(ctx); err != nil {
+		p.infra.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) runs(t routing.Target) bool { return p.target == routing.TargetAll || p.target == t }
+
+func (p *Platform) build(ctx context.Context) error {
+	var err error
+	if p.infra.pool, err = connectPostgres(ctx, p.cfg); err != nil {
+		return err
+	}
+	if p.infra.rdb, err = connectRedis(ctx, p.cfg); err != nil {
+		return err
+	}
+	if p.infra.kafka, err = newKafkaClient(p.cfg, "oof-"+string(p.target)); err != nil {
+		return err
+	}
+	sec, err := newSecurity(p.cfg, p.infra.rdb)
+	if err != nil {
+		return err
+	}
+	if p.runs(routing.TargetCommand) {
+		if err := p.buildCommand(sec); err != nil {
+			return err
+		}
+	}
+	if p.runs(routing.TargetQuery) {
+		p.buildQuery(sec)
+	}
+	if p.runs(routing.TargetProjector) {
+		if err := p.buildProjectors(); err != nil {
+			return err
+		}
+	}
+	p.mountWholeContract()
+	p.server = p.newServer(sec)
+	return nil
+}
+
+func (p *Platform) newServer(sec *security) *grpc.Server {
+	recoverU, recoverS := middleware.Recover(p.log)
+	metricsU, metricsS := middleware.NewMetrics(p.registry).Interceptors()
+	mapU, mapS := middleware.MapErrors(p.log)
+	traceU, traceS := middleware.Trace()
+	authn := middleware.NewAuthenticator(sec.validator, middleware.PublicMethods())
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(recoverU, metricsU, middleware.AccessLog(p.log), mapU, traceU, authn.Unary()),
+		grpc.ChainStreamInterceptor(recoverS, metricsS, mapS, traceS, authn.Stream()),
+		grpc.MaxRecvMsgSize(1<<20),
+	)
+	p.services.RegisterOn(srv)
+	p.health = health.NewServer()
+	healthpb.RegisterHealthServer(srv, p.health)
+	reflection.Register(srv)
+	return srv
+}
+
+// Methods lists the public RPCs this platform serves (for checks and docs).
+func (p *Platform) Methods() []string { return p.services.FullMethods() }
+
+// Run serves until ctx ends, then shuts down gracefully: it stops taking
+// calls, drains in-flight ones, stops the workers and closes connections.
+func (p *Platform) Run(ctx context.Context, grpcLis, adminLis net.Listener) error {
+	defer p.infra.close()
+	g, gctx := errgroup.WithContext(ctx)
+	for _, w := range p.workers {
+		g.Go(func() error { return w(gctx) })
+	}
+	g.Go(func() error { return p.serveAdmin(gctx, adminLis) })
+	g.Go(func() error { return grpcx.Serve(gctx, grpcLis, p.server, 10*time.Second, p.log) })
+	p.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	p.log.Info("platform running", "grpc", grpcLis.Addr().String(), "admin", adminLis.Addr().String())
+	<-gctx.Done()
+	p.health.Shutdown()
+	err := g.Wait()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("platform: %w", err)
+	}
+	p.log.Info("platform stopped")
+	return nil
+}

@@ -1,0 +1,77 @@
+package apperr
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+var kindCodes = map[Kind]codes.Code{
+	KindInternal:           codes.Internal,
+	KindInvalid:            codes.InvalidArgument,
+	KindUnauthenticated:    codes.Unauthenticated,
+	KindPermissionDenied:   codes.PermissionDenied,
+	KindNotFound:           codes.NotFound,
+	KindAlreadyExists:      codes.AlreadyExists,
+	KindFailedPrecondition: codes.FailedPrecondition,
+	KindAborted:            codes.Aborted,
+	KindResourceExhausted:  codes.ResourceExhausted,
+	KindUnavailable:        codes.Unavailable,
+}
+
+// Code is the gRPC code for an error (OK for nil).
+func Code(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return codes.DeadlineExceeded
+	}
+	if errors.Is(err, context.Canceled) {
+		return codes.Canceled
+	}
+	return kindCodes[KindOf(err)]
+}
+
+// ToStatus converts any error into the gRPC status the client sees. Internal
+// causes are never leaked: only Error.Message of a classified error is shown.
+func ToStatus(err error) *status.Status {
+	if err == nil {
+		return status.New(codes.OK, "")
+	}
+	if s, ok := status.FromError(err); ok {
+		return s
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		code := Code(err)
+		if code == codes.Internal {
+			return status.New(codes.Internal, "internal error")
+		}
+		return status.New(code, code.String())
+	}
+	st := status.New(kindCodes[e.Kind], e.Message)
+	switch {
+	case len(e.Fields) > 0:
+		br := &errdetails.BadRequest{}
+		for _, f := range e.Fields {
+			br.FieldViolations = append(br.FieldViolations,
+				&errdetails.BadRequest_FieldViolation{Field: f.Field, Description: f.Description})
+		}
+		if withDetails, derr := st.WithDetails(br); derr == nil {
+			st = withDetails
+		}
+	case e.RetryAfter > 0:
+		if withDetails, derr := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); derr == nil {
+			st = withDetails
+		}
+	}
+	return st
+}

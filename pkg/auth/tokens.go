@@ -1,0 +1,123 @@
+package auth
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// Keyring holds the HMAC keys for access tokens. Tokens are signed with the
+// active key; any key still in the ring verifies, which is how keys rotate:
+// add the new key, make it active, drop the old one after one token lifetime.
+type Keyring struct {
+	keys   map[string][]byte
+	active string
+}
+
+// NewKeyring checks that active names a key of keys. With no keys at all it
+// makes a random one (single-process development only: other processes
+// would not share it).
+func NewKeyring(keys map[string][]byte, active string) (*Keyring, error) {
+	if len(keys) == 0 {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("generate dev jwt key: %w", err)
+		}
+		keys, active = map[string][]byte{"dev": secret}, "dev"
+	}
+	if _, ok := keys[active]; !ok {
+		return nil, fmt.Errorf("active key %q is not in the keyring", active)
+	}
+	return &Keyring{keys: keys, active: active}, nil
+}
+
+// AccessClaims are the claims of an access token.
+type AccessClaims struct {
+	Role      string `json:"role"`
+	SessionID string `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+// TokenIssuer signs access tokens.
+type TokenIssuer struct {
+	ring   *Keyring
+	issuer string
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+// NewTokenIssuer returns an issuer of tokens valid for ttl.
+func NewTokenIssuer(ring *Keyring, issuer string, ttl time.Duration, now func() time.Time) *TokenIssuer {
+	return &TokenIssuer{ring: ring, issuer: issuer, ttl: ttl, now: now}
+}
+
+// TTL is the lifetime of issued tokens.
+func (i *TokenIssuer) TTL() time.Duration { return i.ttl }
+
+// Issue signs an access token for the user in the given login session.
+func (i *TokenIssuer) Issue(userID, role, sessionID string) (string, error) {
+	now := i.now()
+	claims := AccessClaims{
+		Role:      role,
+		SessionID: sessionID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.issuer,
+			Subject:   userID,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(i.ttl)),
+			ID:        uuid.NewString(),
+		},
+	}
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["kid"] = i.ring.active
+	signed, err := tok.SignedString(i.ring.keys[i.ring.active])
+	if err != nil {
+		return "", fmt.Errorf("sign access token: %w", err)
+	}
+	return signed, nil
+}
+
+// ErrInvalidToken covers every reason a token is not accepted.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// TokenVerifier checks access-token signatures and claims (not revocation).
+type TokenVerifier struct {
+	ring   *Keyring
+	parser *jwt.Parser
+}
+
+// NewTokenVerifier pins the algorithm to HS256 so a token cannot choose how
+// it is verified ("none", RS/HS confusion).
+func NewTokenVerifier(ring *Keyring, issuer string, now func() time.Time) *TokenVerifier {
+	return &TokenVerifier{ring: ring, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(now),
+	)}
+}
+
+// Verify parses and checks token, returning its claims.
+func (v *TokenVerifier) Verify(token string) (*AccessClaims, error) {
+	claims := &AccessClaims{}
+	_, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		key, ok := v.ring.keys[kid]
+		if !ok {
+			return nil, fmt.Errorf("unknown kid %q", kid)
+		}
+		return key, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+	}
+	if claims.Subject == "" || claims.SessionID == "" || !ValidRole(claims.Role) {
+		return nil, fmt.Errorf("%w: missing claims", ErrInvalidToken)
+	}
+	return claims, nil
+}

@@ -1,0 +1,205 @@
+// Package config reads the platform's settings from OOF_* environment
+// variables. Every setting has a default that works with `make up` on
+// loopback; Load reports all bad values at once.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a target needs to start.
+type Config struct {
+	GRPCAddr  string // gRPC + gRPC-Web listener
+	AdminAddr string // health and metrics HTTP listener
+	LogLevel  string
+
+	PostgresURL string
+	RedisAddr   string
+	// RedisKeyPrefix namespaces every Redis key (tests run side by side).
+	RedisKeyPrefix string
+
+	KafkaBrokers      []string
+	KafkaVersion      string
+	KafkaTopicPrefix  string
+	KafkaPartitions   int32
+	KafkaReplication  int16
+	ProduceTimeout    time.Duration
+	ProjectionWait    time.Duration // bounded read-your-writes wait in commands
+	ProjectorBatchMax int
+
+	JWTKeys         map[string][]byte // kid -> HMAC secret
+	JWTActiveKID    string
+	JWTIssuer       string
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	// RevocationCacheTTL bounds how long a validator may trust a cached
+	// "session not revoked" answer.
+	RevocationCacheTTL time.Duration
+
+	PasswordHash PasswordHashConfig
+
+	LoginLimitPerAccount int
+	LoginLimitPerAddress int
+	LoginLimitWindow     time.Duration
+	TrustProxyHeaders    bool
+
+	TwitchValidateURL string
+	// TwitchClientIDs, when set, restricts which Twitch applications' tokens
+	// are accepted.
+	TwitchClientIDs []string
+}
+
+// PasswordHashConfig is the argon2id cost.
+type PasswordHashConfig struct {
+	MemoryKiB   uint32
+	Iterations  uint32
+	Parallelism uint8
+}
+
+// Load builds a Config from getenv (os.Getenv in production).
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		GRPCAddr:       r.str("OOF_GRPC_ADDR", "127.0.0.1:8080"),
+		AdminAddr:      r.str("OOF_ADMIN_ADDR", "127.0.0.1:8081"),
+		LogLevel:       r.str("OOF_LOG_LEVEL", "info"),
+		PostgresURL:    r.str("OOF_POSTGRES_URL", "postgres://oof:oof@127.0.0.1:5432/oof?sslmode=disable"),
+		RedisAddr:      r.str("OOF_REDIS_ADDR", "127.0.0.1:6379"),
+		RedisKeyPrefix: r.str("OOF_REDIS_KEY_PREFIX", "oof:"),
+
+		KafkaBrokers:      r.list("OOF_KAFKA_BROKERS", "127.0.0.1:9092"),
+		KafkaVersion:      r.str("OOF_KAFKA_VERSION", "3.9.0"),
+		KafkaTopicPrefix:  r.str("OOF_KAFKA_TOPIC_PREFIX", ""),
+		KafkaPartitions:   int32(r.integer("OOF_KAFKA_PARTITIONS", 6, 1, 1024)),
+		KafkaReplication:  int16(r.integer("OOF_KAFKA_REPLICATION", 1, 1, 16)),
+		ProduceTimeout:    r.duration("OOF_PRODUCE_TIMEOUT", 5*time.Second),
+		ProjectionWait:    r.duration("OOF_PROJECTION_WAIT", 3*time.Second),
+		ProjectorBatchMax: r.integer("OOF_PROJECTOR_BATCH_MAX", 500, 1, 100000),
+
+		JWTActiveKID:       r.str("OOF_JWT_ACTIVE_KID", ""),
+		JWTIssuer:          r.str("OOF_JWT_ISSUER", "oof.gg"),
+		AccessTokenTTL:     r.duration("OOF_ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL:    r.duration("OOF_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		RevocationCacheTTL: r.duration("OOF_REVOCATION_CACHE_TTL", time.Second),
+
+		PasswordHash: PasswordHashConfig{
+			MemoryKiB:   uint32(r.integer("OOF_ARGON2_MEMORY_KIB", 19*1024, 1024, 4*1024*1024)),
+			Iterations:  uint32(r.integer("OOF_ARGON2_ITERATIONS", 2, 1, 100)),
+			Parallelism: uint8(r.integer("OOF_ARGON2_PARALLELISM", 1, 1, 64)),
+		},
+
+		LoginLimitPerAccount: r.integer("OOF_LOGIN_LIMIT_PER_ACCOUNT", 10, 1, 1<<30),
+		LoginLimitPerAddress: r.integer("OOF_LOGIN_LIMIT_PER_ADDRESS", 100, 1, 1<<30),
+		LoginLimitWindow:     r.duration("OOF_LOGIN_LIMIT_WINDOW", time.Minute),
+		TrustProxyHeaders:    r.boolean("OOF_TRUST_PROXY_HEADERS", false),
+
+		TwitchValidateURL: r.str("OOF_TWITCH_VALIDATE_URL", "https://id.twitch.tv/oauth2/validate"),
+		TwitchClientIDs:   r.list("OOF_TWITCH_CLIENT_IDS", ""),
+	}
+	c.JWTKeys = r.keys("OOF_JWT_KEYS")
+	if len(c.JWTKeys) > 0 && c.JWTActiveKID == "" {
+		r.fail("OOF_JWT_ACTIVE_KID", "required when OOF_JWT_KEYS is set")
+	}
+	if c.JWTActiveKID != "" {
+		if _, ok := c.JWTKeys[c.JWTActiveKID]; !ok {
+			r.fail("OOF_JWT_ACTIVE_KID", "names no key of OOF_JWT_KEYS")
+		}
+	}
+	if len(c.KafkaBrokers) == 0 {
+		r.fail("OOF_KAFKA_BROKERS", "at least one broker is required")
+	}
+	return c, errors.Join(r.errs...)
+}
+
+// Topic returns the full (prefixed) name of a platform topic.
+func (c Config) Topic(name string) string { return c.KafkaTopicPrefix + name }
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) fail(key, why string) { r.errs = append(r.errs, fmt.Errorf("%s: %s", key, why)) }
+
+func (r *reader) str(key, def string) string {
+	if v := strings.TrimSpace(r.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) list(key, def string) []string {
+	var out []string
+	for _, part := range strings.Split(r.str(key, def), ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *reader) integer(key string, def, lo, hi int) int {
+	raw := r.str(key, "")
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		r.fail(key, fmt.Sprintf("want an integer in [%d, %d], got %q", lo, hi, raw))
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	raw := r.str(key, "")
+	if raw == "" {
+		return def
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		r.fail(key, fmt.Sprintf("want a positive duration like 15m, got %q", raw))
+		return def
+	}
+	return d
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	raw := r.str(key, "")
+	if raw == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(raw)
+	if err != nil {
+		r.fail(key, fmt.Sprintf("want true or false, got %q", raw))
+		return def
+	}
+	return b
+}
+
+// keys parses "kid:base64secret,kid2:base64secret".
+func (r *reader) keys(key string) map[string][]byte {
+	out := map[string][]byte{}
+	for _, item := range r.list(key, "") {
+		kid, secret, ok := strings.Cut(item, ":")
+		if !ok || kid == "" {
+			r.fail(key, "want kid:base64secret entries separated by commas")
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(secret)
+		if err != nil {
+			raw, err = base64.RawURLEncoding.DecodeString(secret)
+		}
+		if err != nil || len(raw) < 32 {
+			r.fail(key, fmt.Sprintf("key %q must be base64 of at least 32 bytes", kid))
+			continue
+		}
+		out[kid] = raw
+	}
+	return out
+}

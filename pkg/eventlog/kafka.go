@@ -1,0 +1,101 @@
+package eventlog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Options are the Kafka client settings shared by producers and consumers.
+type Options struct {
+	Brokers  []string
+	Version  string
+	ClientID string
+	// ProduceTimeout bounds one produce, retries included.
+	ProduceTimeout time.Duration
+}
+
+// NewSaramaConfig returns the platform's client config: an idempotent
+// producer that waits for all in-sync replicas, and consumers that start from
+// the oldest record (projectors keep their own offsets in PostgreSQL).
+func NewSaramaConfig(o Options) (*sarama.Config, error) {
+	v, err := sarama.ParseKafkaVersion(o.Version)
+	if err != nil {
+		return nil, fmt.Errorf("kafka version: %w", err)
+	}
+	if o.ProduceTimeout <= 0 {
+		o.ProduceTimeout = 10 * time.Second
+	}
+	c := sarama.NewConfig()
+	c.Version = v
+	c.ClientID = o.ClientID
+	c.Net.DialTimeout = 3 * time.Second
+	c.Net.ReadTimeout = 10 * time.Second
+	c.Net.WriteTimeout = 10 * time.Second
+	c.Metadata.Retry.Max = 3
+	c.Metadata.Retry.Backoff = 200 * time.Millisecond
+
+	c.Producer.Idempotent = true
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Net.MaxOpenRequests = 1 // required by the idempotent producer
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.Retry.Max = 5
+	c.Producer.Retry.Backoff = 100 * time.Millisecond
+	c.Producer.Timeout = o.ProduceTimeout
+	c.Producer.Partitioner = sarama.NewHashPartitioner
+	c.Producer.Compression = sarama.CompressionNone
+
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	c.Consumer.Offsets.AutoCommit.Enable = true
+	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategyRoundRobin()}
+	c.Consumer.MaxWaitTime = 100 * time.Millisecond
+	c.Consumer.Return.Errors = true
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka config: %w", err)
+	}
+	return c, nil
+}
+
+// TopicSpec describes a topic the platform owns.
+type TopicSpec struct {
+	Name       string
+	Partitions int32
+	// Compact keeps only the newest record per key (for state topics).
+	Compact bool
+}
+
+// EnsureTopics creates missing topics; existing ones are left as they are.
+func EnsureTopics(admin sarama.ClusterAdmin, replication int16, specs []TopicSpec) error {
+	existing, err := admin.ListTopics()
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	for _, s := range specs {
+		if _, ok := existing[s.Name]; ok {
+			continue
+		}
+		cleanup := "delete"
+		if s.Compact {
+			cleanup = "compact"
+		}
+		retention := "-1" // the log is the source of truth: keep it
+		detail := &sarama.TopicDetail{
+			NumPartitions:     s.Partitions,
+			ReplicationFactor: replication,
+			ConfigEntries: map[string]*string{
+				"cleanup.policy": &cleanup,
+				"retention.ms":   &retention,
+			},
+		}
+		if err := admin.CreateTopic(s.Name, detail, false); err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			var terr *sarama.TopicError
+			if !(errors.As(err, &terr) && terr.Err == sarama.ErrTopicAlreadyExists) {
+				return fmt.Errorf("create topic %s: %w", s.Name, err)
+			}
+		}
+	}
+	return nil
+}

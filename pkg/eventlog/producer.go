@@ -1,0 +1,117 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/oof-gg/platform/pkg/apperr"
+)
+
+// Event is one fact to append to the log.
+type Event struct {
+	Topic   string // full topic name (prefix included)
+	Key     string // aggregate id: orders events of one aggregate
+	Subject string // CloudEvents subject, e.g. "user/<id>"
+	Source  string // CloudEvents source, e.g. "/oof/command/auth"
+	Message proto.Message
+}
+
+// Position is where an event landed.
+type Position struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// Producer appends events to Kafka: idempotent, acks=all.
+type Producer struct {
+	sp      sarama.SyncProducer
+	timeout time.Duration
+	now     func() time.Time
+}
+
+// NewProducer wraps a sarama SyncProducer built by NewSaramaConfig.
+func NewProducer(sp sarama.SyncProducer, timeout time.Duration, now func() time.Time) *Producer {
+	return &Producer{sp: sp, timeout: timeout, now: now}
+}
+
+// Publish appends events atomically per call only in the sense that they
+// are sent in one request; events with the same key keep their order.
+func (p *Producer) Publish(ctx context.Context, events ...Event) ([]Position, error) {
+	msgs := make([]*sarama.ProducerMessage, 0, len(events))
+	for _, ev := range events {
+		m, err := p.record(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	// sarama's SyncProducer does not take a context; run it aside and stop
+	// waiting at the deadline so a dead broker never holds an RPC past it.
+	done := make(chan error, 1)
+	go func() { done <- p.sp.SendMessages(msgs) }()
+	timer := time.NewTimer(p.timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			var perrs sarama.ProducerErrors
+			if errors.As(err, &perrs) && len(perrs) > 0 {
+				err = perrs[0].Err
+			}
+			return nil, apperr.Unavailable("event log unavailable", fmt.Errorf("produce: %w", err))
+		}
+	case <-timer.C:
+		return nil, apperr.Unavailable("event log unavailable", errors.New("produce timed out"))
+	case <-ctx.Done():
+		return nil, apperr.Unavailable("event log unavailable", fmt.Errorf("produce: %w", ctx.Err()))
+	}
+	out := make([]Position, len(msgs))
+	for i, m := range msgs {
+		out[i] = Position{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}
+	}
+	return out, nil
+}
+
+func (p *Producer) record(ctx context.Context, ev Event) (*sarama.ProducerMessage, error) {
+	if ev.Topic == "" || ev.Key == "" || ev.Message == nil {
+		return nil, apperr.Internal("bad event", fmt.Errorf("event needs topic, key and message: %+v", ev))
+	}
+	payload, err := proto.Marshal(ev.Message)
+	if err != nil {
+		return nil, apperr.Internal("encode event", err)
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, apperr.Internal("event id", err)
+	}
+	headers := []sarama.RecordHeader{
+		{Key: []byte(HeaderSpecVersion), Value: []byte(specVersion)},
+		{Key: []byte(HeaderID), Value: []byte(id.String())},
+		{Key: []byte(HeaderSource), Value: []byte(ev.Source)},
+		{Key: []byte(HeaderType), Value: []byte(ev.Message.ProtoReflect().Descriptor().FullName())},
+		{Key: []byte(HeaderTime), Value: []byte(p.now().UTC().Format(time.RFC3339Nano))},
+		{Key: []byte(HeaderContentType), Value: []byte(ContentTypeProtobuf)},
+	}
+	if ev.Subject != "" {
+		headers = append(headers, sarama.RecordHeader{Key: []byte(HeaderSubject), Value: []byte(ev.Subject)})
+	}
+	if tp := TraceParentFrom(ctx); tp != "" {
+		headers = append(headers, sarama.RecordHeader{Key: []byte(HeaderTraceParent), Value: []byte(tp)})
+	}
+	return &sarama.ProducerMessage{
+		Topic:   ev.Topic,
+		Key:     sarama.StringEncoder(ev.Key),
+		Value:   sarama.ByteEncoder(payload),
+		Headers: headers,
+	}, nil
+}
+
+// Close flushes and closes the underlying producer.
+func (p *Producer) Close() error { return p.sp.Close() }

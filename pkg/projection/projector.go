@@ -1,0 +1,38 @@
+// Package projection runs projectors: Kafka consumer groups that apply events
+// to PostgreSQL read models. Each batch is applied in one transaction that
+// also stores the next offset per partition, so every event takes effect
+// exactly once however often it is delivered. Commands use Waiter to wait
+// until a projector has passed their event (read-your-writes).
+package projection
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/oof-gg/platform/pkg/eventlog"
+)
+
+// Projector builds one read model from one or more topics.
+type Projector interface {
+	// Name identifies the projector: its consumer group and offset rows.
+	Name() string
+	// Topics are the full topic names it consumes.
+	Topics() []string
+	// Apply applies one decoded event inside tx. Events of types the
+	// projector does not care about must be ignored (return nil). Apply must
+	// not fail on data it has seen before: the offset check makes replays
+	// impossible within a database, but a rebuild replays everything.
+	Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope, msg proto.Message) error
+	// Reset empties the read model before a rebuild from offset 0.
+	Reset(ctx context.Context, tx pgx.Tx) error
+}
+
+// NotifyChannel is the PostgreSQL channel projectors announce progress on.
+const NotifyChannel = "oof_projection"
+
+func notifyPayload(projector, topic string, partition int32, next int64) string {
+	return fmt.Sprintf("%s|%s|%d|%d", projector, topic, partition, next)
+}

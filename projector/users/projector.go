@@ -1,0 +1,71 @@
+// Package users projects oof.user.v1 into the users read model.
+package users
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
+	"github.com/oof-gg/platform/pkg/eventlog"
+)
+
+// Name is the projector's name (consumer group and offset rows).
+const Name = "users"
+
+// Projector maintains the users table.
+type Projector struct{ topic string }
+
+// New returns a projector reading topic (the full oof.user.v1 name).
+func New(userTopic string) *Projector { return &Projector{topic: userTopic} }
+
+func (p *Projector) Name() string     { return Name }
+func (p *Projector) Topics() []string { return []string{p.topic} }
+
+// Reset empties the read model for a rebuild.
+func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `TRUNCATE users`)
+	return err
+}
+
+// Apply applies one user event. Timestamps come from the events, never from
+// the clock, so a replay builds the same rows.
+func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, msg proto.Message) error {
+	var err error
+	switch e := msg.(type) {
+	case *eventspb.UserRegistered:
+		// ON CONFLICT DO NOTHING: a second registration of a taken name can
+		// only exist if the command side crashed mid-register; the first
+		// registration keeps the name.
+		_, err = tx.Exec(ctx, `INSERT INTO users (id, username, email, role, auth_method, registered_at)
+			VALUES ($1::uuid, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+			e.GetUserId(), e.GetUsername(), e.GetEmail(), e.GetRole(), methodName(e.GetMethod()), e.GetRegisteredAt().AsTime())
+	case *eventspb.UserLoggedIn:
+		_, err = tx.Exec(ctx, `UPDATE users SET login_count = login_count + 1,
+			last_login_at = greatest(last_login_at, $2), last_seen_at = greatest(last_seen_at, $2)
+			WHERE id = $1::uuid`, e.GetUserId(), e.GetLoggedInAt().AsTime())
+	case *eventspb.TokenRefreshed:
+		_, err = tx.Exec(ctx, `UPDATE users SET last_seen_at = greatest(last_seen_at, $2) WHERE id = $1::uuid`,
+			e.GetUserId(), e.GetRefreshedAt().AsTime())
+	case *eventspb.TokenFamilyRevoked:
+		_, err = tx.Exec(ctx, `UPDATE users SET revoked_sessions = revoked_sessions + 1 WHERE id = $1::uuid`, e.GetUserId())
+	case *eventspb.TwitchAccountLinked:
+		_, err = tx.Exec(ctx, `UPDATE users SET twitch_user_id = $2, twitch_login = $3 WHERE id = $1::uuid`,
+			e.GetUserId(), e.GetTwitchUserId(), e.GetTwitchLogin())
+	case *eventspb.UserRoleChanged:
+		_, err = tx.Exec(ctx, `UPDATE users SET role = $2 WHERE id = $1::uuid`, e.GetUserId(), e.GetRole())
+	default:
+		return nil // not a user event this projector tracks
+	}
+	if err != nil {
+		return fmt.Errorf("users projector: %w", err)
+	}
+	return nil
+}
+
+func methodName(m eventspb.AuthMethod) string {
+	return strings.ToLower(strings.TrimPrefix(m.String(), "AUTH_METHOD_"))
+}
