@@ -30,7 +30,8 @@ if scripts/infra.sh status >/dev/null 2>&1; then
 else
   tmp=$(mktemp -d /tmp/oof-test-XXXXXX)
   chmod 755 "$tmp"
-  read -r pg redis kafka controller < <(scripts/infra.sh free-port 4 | tr '\n' ' ')
+  mapfile -t ports < <(scripts/infra.sh free-port 4)
+  pg=${ports[0]} redis=${ports[1]} kafka=${ports[2]} controller=${ports[3]}
   export DATA_DIR="$tmp" PG_PORT="$pg" REDIS_PORT="$redis" KAFKA_PORT="$kafka" KAFKA_CONTROLLER_PORT="$controller"
   cleanup() {
     scripts/infra.sh stop >/dev/null 2>&1 || true
