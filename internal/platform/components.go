@@ -8,12 +8,21 @@ import (
 	"github.com/IBM/sarama"
 
 	commandauth "github.com/oof-gg/platform/command/auth"
+	commandgame "github.com/oof-gg/platform/command/game"
+	"github.com/oof-gg/platform/command/kit"
+	commandsession "github.com/oof-gg/platform/command/session"
+	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/ratelimit"
+	"github.com/oof-gg/platform/projector/games"
+	"github.com/oof-gg/platform/projector/sessions"
+	"github.com/oof-gg/platform/projector/trending"
 	"github.com/oof-gg/platform/projector/users"
 	queryauth "github.com/oof-gg/platform/query/auth"
+	querygame "github.com/oof-gg/platform/query/game"
+	querysession "github.com/oof-gg/platform/query/session"
 )
 
 // buildCommand assembles the command handlers and what they write with.
@@ -48,25 +57,47 @@ func (p *Platform) buildCommand(sec *security) error {
 		Log:            p.log.With("component", "command/auth"),
 	}
 	commandauth.NewGRPC(svc, p.cfg.TrustProxyHeaders).Mount(p.services)
+
+	deps := kit.Deps{
+		Store: aggregate.NewStore(p.infra.pool), Events: p.infra.producer, Waiter: waiter,
+		ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command"),
+	}
+	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)
+	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession)}).Mount(p.services)
+	p.mountEntityCommands(deps)
+	p.mountPlayerCommands(deps)
 	return nil
 }
 
 // buildQuery assembles the query handlers.
 func (p *Platform) buildQuery(sec *security) {
 	queryauth.NewGRPC(sec.validator).Mount(p.services)
+	querygame.NewGRPC(&querygame.Reader{
+		Pool: p.infra.pool, Redis: p.infra.rdb, TrendingKey: p.trendingKey(),
+		TrendingWindow: 7 * 24 * time.Hour, Now: time.Now,
+	}).Mount(p.services)
+	querysession.NewGRPC(&querysession.Reader{Pool: p.infra.pool}).Mount(p.services)
+	p.mountEntityQueries()
+	p.mountPlayerQueries()
 }
 
-// Projectors lists every projector of the platform for cfg.
-func Projectors(cfg interface{ Topic(string) string }) []projection.Projector {
-	return []projection.Projector{
-		users.New(cfg.Topic(TopicUser)),
+func (p *Platform) trendingKey() string { return p.cfg.RedisKeyPrefix + "trending:games" }
+
+// projectors lists every projector of the platform.
+func (p *Platform) projectors() []projection.Projector {
+	list := []projection.Projector{
+		users.New(p.cfg.Topic(TopicUser)),
+		games.New(p.cfg.Topic(TopicGame)),
+		sessions.New(p.cfg.Topic(TopicSession)),
+		trending.New(p.cfg.Topic(TopicSession), p.infra.pool, p.infra.rdb, p.trendingKey(), p.log),
 	}
+	return append(list, p.extraProjectors()...)
 }
 
 // buildProjectors starts one consumer-group runner per projector, each with
 // its own Kafka client so one slow projector does not hold up another.
 func (p *Platform) buildProjectors() error {
-	for _, proj := range Projectors(p.cfg) {
+	for _, proj := range p.projectors() {
 		client, err := newKafkaClient(p.cfg, "oof-projector-"+proj.Name())
 		if err != nil {
 			return err
@@ -74,6 +105,11 @@ func (p *Platform) buildProjectors() error {
 		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.KafkaTopicPrefix, p.cfg.ProjectorBatchMax, p.log)
 		p.workers = append(p.workers, func(ctx context.Context) error {
 			defer client.Close()
+			if t, ok := proj.(*trending.Projector); ok {
+				if err := t.Sync(ctx); err != nil {
+					p.log.Warn("trending sync at start failed", "err", err)
+				}
+			}
 			return runner.Run(ctx)
 		})
 	}

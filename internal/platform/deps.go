@@ -22,13 +22,19 @@ import (
 
 // Topic names (before the configured prefix). Keep docs/events.md in step.
 const (
-	TopicUser = "oof.user.v1"
+	TopicUser    = "oof.user.v1"
+	TopicGame    = "oof.game.v1"
+	TopicSession = "oof.session.v1"
+	TopicEntity  = "oof.entity.v1"
+	TopicPlayer  = "oof.player.v1"
 )
 
 func topicSpecs(cfg config.Config) []eventlog.TopicSpec {
-	return []eventlog.TopicSpec{
-		{Name: cfg.Topic(TopicUser), Partitions: cfg.KafkaPartitions},
+	var specs []eventlog.TopicSpec
+	for _, t := range []string{TopicUser, TopicGame, TopicSession, TopicEntity, TopicPlayer} {
+		specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(t), Partitions: cfg.KafkaPartitions})
 	}
+	return specs
 }
 
 // infra is the connections a target holds; nil members are not needed by it.

@@ -13,14 +13,18 @@ import (
 // so the next run replays its topics from offset 0. Run it with the
 // projector stopped.
 func Rebuild(ctx context.Context, cfg config.Config, name string, log *slog.Logger) error {
-	pool, err := connectPostgres(ctx, cfg)
-	if err != nil {
+	p := &Platform{cfg: cfg, log: log, infra: &infra{}}
+	defer p.infra.close()
+	var err error
+	if p.infra.pool, err = connectPostgres(ctx, cfg); err != nil {
 		return err
 	}
-	defer pool.Close()
-	for _, proj := range Projectors(cfg) {
+	if p.infra.rdb, err = connectRedis(ctx, cfg); err != nil {
+		return err
+	}
+	for _, proj := range p.projectors() {
 		if proj.Name() == name {
-			if err := projection.Rebuild(ctx, pool, proj); err != nil {
+			if err := projection.Rebuild(ctx, p.infra.pool, proj); err != nil {
 				return err
 			}
 			log.Info("read model emptied; it will be rebuilt from the start", "projector", name)

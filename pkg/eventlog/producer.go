@@ -83,7 +83,7 @@ func (p *Producer) record(ctx context.Context, ev Event) (*sarama.ProducerMessag
 	if ev.Topic == "" || ev.Key == "" || ev.Message == nil {
 		return nil, apperr.Internal("bad event", fmt.Errorf("event needs topic, key and message: %+v", ev))
 	}
-	payload, err := proto.Marshal(ev.Message)
+	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev.Message)
 	if err != nil {
 		return nil, apperr.Internal("encode event", err)
 	}

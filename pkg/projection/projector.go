@@ -30,9 +30,24 @@ type Projector interface {
 	Reset(ctx context.Context, tx pgx.Tx) error
 }
 
+// BatchHooks is implemented by projectors that mirror into a second store
+// (Redis): BeforeBatch runs before each attempt at a batch, AfterCommit once
+// the batch's transaction has committed. The mirror must be idempotent
+// (set, not increment): the PostgreSQL side is the exactly-once one.
+type BatchHooks interface {
+	BeforeBatch()
+	AfterCommit(ctx context.Context)
+}
+
 // NotifyChannel is the PostgreSQL channel projectors announce progress on.
 const NotifyChannel = "oof_projection"
 
 func notifyPayload(projector, topic string, partition int32, next int64) string {
 	return fmt.Sprintf("%s|%s|%d|%d", projector, topic, partition, next)
+}
+
+// Snapshot encodes a read-model snapshot deterministically (map entries in
+// a fixed order), so a replay stores byte-identical rows.
+func Snapshot(m proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(m)
 }

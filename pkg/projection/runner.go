@@ -136,7 +136,11 @@ func (r *Runner) applyWithRetry(ctx context.Context, topic string, partition int
 }
 
 func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) error {
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	hooks, _ := r.proj.(BatchHooks)
+	if hooks != nil {
+		hooks.BeforeBatch()
+	}
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		next, ok, err := lockOffset(ctx, tx, r.proj.Name(), topic, partition)
 		if err != nil {
 			return err
@@ -156,6 +160,10 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 		}
 		return storeOffset(ctx, tx, r.proj.Name(), topic, partition, next)
 	})
+	if err == nil && hooks != nil {
+		hooks.AfterCommit(ctx)
+	}
+	return err
 }
 
 func (r *Runner) applyOne(ctx context.Context, tx pgx.Tx, m *sarama.ConsumerMessage) error {

@@ -123,12 +123,18 @@ func (x *Game) GetData() string {
 }
 
 type GameCreateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Description   string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	Data          *string                `protobuf:"bytes,3,opt,name=data,proto3,oneof" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
+	Data        *string                `protobuf:"bytes,3,opt,name=data,proto3,oneof" json:"data,omitempty"`
+	// oof platform additions beyond the original contract (new numbers only).
+	// Positive integers as strings, like Game; defaults 100 and 8.
+	ShortDescription     *string `protobuf:"bytes,4,opt,name=short_description,json=shortDescription,proto3,oneof" json:"short_description,omitempty"`
+	ImageUrl             *string `protobuf:"bytes,5,opt,name=image_url,json=imageUrl,proto3,oneof" json:"image_url,omitempty"`
+	MaxSessions          *string `protobuf:"bytes,6,opt,name=max_sessions,json=maxSessions,proto3,oneof" json:"max_sessions,omitempty"`
+	MaxPlayersPerSession *string `protobuf:"bytes,7,opt,name=max_players_per_session,json=maxPlayersPerSession,proto3,oneof" json:"max_players_per_session,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *GameCreateRequest) Reset() {
@@ -178,6 +184,34 @@ func (x *GameCreateRequest) GetDescription() string {
 func (x *GameCreateRequest) GetData() string {
 	if x != nil && x.Data != nil {
 		return *x.Data
+	}
+	return ""
+}
+
+func (x *GameCreateRequest) GetShortDescription() string {
+	if x != nil && x.ShortDescription != nil {
+		return *x.ShortDescription
+	}
+	return ""
+}
+
+func (x *GameCreateRequest) GetImageUrl() string {
+	if x != nil && x.ImageUrl != nil {
+		return *x.ImageUrl
+	}
+	return ""
+}
+
+func (x *GameCreateRequest) GetMaxSessions() string {
+	if x != nil && x.MaxSessions != nil {
+		return *x.MaxSessions
+	}
+	return ""
+}
+
+func (x *GameCreateRequest) GetMaxPlayersPerSession() string {
+	if x != nil && x.MaxPlayersPerSession != nil {
+		return *x.MaxPlayersPerSession
 	}
 	return ""
 }
@@ -331,14 +365,21 @@ func (x *GameGetResponse) GetGame() *Game {
 	return nil
 }
 
+// Empty name/description leave those fields unchanged.
 type GameUpdateRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	Data          *string                `protobuf:"bytes,4,opt,name=data,proto3,oneof" json:"data,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Data        *string                `protobuf:"bytes,4,opt,name=data,proto3,oneof" json:"data,omitempty"`
+	// oof platform additions beyond the original contract (new numbers only);
+	// unset leaves the field unchanged.
+	ShortDescription     *string `protobuf:"bytes,5,opt,name=short_description,json=shortDescription,proto3,oneof" json:"short_description,omitempty"`
+	ImageUrl             *string `protobuf:"bytes,6,opt,name=image_url,json=imageUrl,proto3,oneof" json:"image_url,omitempty"`
+	MaxSessions          *string `protobuf:"bytes,7,opt,name=max_sessions,json=maxSessions,proto3,oneof" json:"max_sessions,omitempty"`
+	MaxPlayersPerSession *string `protobuf:"bytes,8,opt,name=max_players_per_session,json=maxPlayersPerSession,proto3,oneof" json:"max_players_per_session,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *GameUpdateRequest) Reset() {
@@ -395,6 +436,34 @@ func (x *GameUpdateRequest) GetDescription() string {
 func (x *GameUpdateRequest) GetData() string {
 	if x != nil && x.Data != nil {
 		return *x.Data
+	}
+	return ""
+}
+
+func (x *GameUpdateRequest) GetShortDescription() string {
+	if x != nil && x.ShortDescription != nil {
+		return *x.ShortDescription
+	}
+	return ""
+}
+
+func (x *GameUpdateRequest) GetImageUrl() string {
+	if x != nil && x.ImageUrl != nil {
+		return *x.ImageUrl
+	}
+	return ""
+}
+
+func (x *GameUpdateRequest) GetMaxSessions() string {
+	if x != nil && x.MaxSessions != nil {
+		return *x.MaxSessions
+	}
+	return ""
+}
+
+func (x *GameUpdateRequest) GetMaxPlayersPerSession() string {
+	if x != nil && x.MaxPlayersPerSession != nil {
+		return *x.MaxPlayersPerSession
 	}
 	return ""
 }
@@ -1029,12 +1098,21 @@ const file_v1_api_game_game_proto_rawDesc = "" +
 	"\fmax_sessions\x18\x06 \x01(\tR\vmaxSessions\x125\n" +
 	"\x17max_players_per_session\x18\a \x01(\tR\x14maxPlayersPerSession\x12\x17\n" +
 	"\x04data\x18\b \x01(\tH\x00R\x04data\x88\x01\x01B\a\n" +
-	"\x05_data\"k\n" +
+	"\x05_data\"\xf4\x02\n" +
 	"\x11GameCreateRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x17\n" +
-	"\x04data\x18\x03 \x01(\tH\x00R\x04data\x88\x01\x01B\a\n" +
-	"\x05_data\";\n" +
+	"\x04data\x18\x03 \x01(\tH\x00R\x04data\x88\x01\x01\x120\n" +
+	"\x11short_description\x18\x04 \x01(\tH\x01R\x10shortDescription\x88\x01\x01\x12 \n" +
+	"\timage_url\x18\x05 \x01(\tH\x02R\bimageUrl\x88\x01\x01\x12&\n" +
+	"\fmax_sessions\x18\x06 \x01(\tH\x03R\vmaxSessions\x88\x01\x01\x12:\n" +
+	"\x17max_players_per_session\x18\a \x01(\tH\x04R\x14maxPlayersPerSession\x88\x01\x01B\a\n" +
+	"\x05_dataB\x14\n" +
+	"\x12_short_descriptionB\f\n" +
+	"\n" +
+	"_image_urlB\x0f\n" +
+	"\r_max_sessionsB\x1a\n" +
+	"\x18_max_players_per_session\";\n" +
 	"\x12GameCreateResponse\x12%\n" +
 	"\x04game\x18\x01 \x01(\v2\x11.v1.api.game.GameR\x04game\"y\n" +
 	"\x0eGameGetRequest\x12\x13\n" +
@@ -1045,13 +1123,22 @@ const file_v1_api_game_game_proto_rawDesc = "" +
 	"\x06_limitB\t\n" +
 	"\a_cursor\"8\n" +
 	"\x0fGameGetResponse\x12%\n" +
-	"\x04game\x18\x01 \x01(\v2\x11.v1.api.game.GameR\x04game\"{\n" +
+	"\x04game\x18\x01 \x01(\v2\x11.v1.api.game.GameR\x04game\"\x84\x03\n" +
 	"\x11GameUpdateRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x17\n" +
-	"\x04data\x18\x04 \x01(\tH\x00R\x04data\x88\x01\x01B\a\n" +
-	"\x05_data\"c\n" +
+	"\x04data\x18\x04 \x01(\tH\x00R\x04data\x88\x01\x01\x120\n" +
+	"\x11short_description\x18\x05 \x01(\tH\x01R\x10shortDescription\x88\x01\x01\x12 \n" +
+	"\timage_url\x18\x06 \x01(\tH\x02R\bimageUrl\x88\x01\x01\x12&\n" +
+	"\fmax_sessions\x18\a \x01(\tH\x03R\vmaxSessions\x88\x01\x01\x12:\n" +
+	"\x17max_players_per_session\x18\b \x01(\tH\x04R\x14maxPlayersPerSession\x88\x01\x01B\a\n" +
+	"\x05_dataB\x14\n" +
+	"\x12_short_descriptionB\f\n" +
+	"\n" +
+	"_image_urlB\x0f\n" +
+	"\r_max_sessionsB\x1a\n" +
+	"\x18_max_players_per_session\"c\n" +
 	"\x14TrendingGamesRequest\x12\x19\n" +
 	"\x05limit\x18\x01 \x01(\x05H\x00R\x05limit\x88\x01\x01\x12\x1b\n" +
 	"\x06cursor\x18\x02 \x01(\tH\x01R\x06cursor\x88\x01\x01B\b\n" +

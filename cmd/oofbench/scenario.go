@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// scenario is one measured workload. Adding a scenario means writing one
+// function that returns a scenario and listing it in scenarios().
+type scenario struct {
+	name string
+	// concurrency is how many workers call op at once.
+	concurrency int
+	// setup prepares state (users, tokens, ...) before the clock starts; it
+	// may be nil. Its own errors abort the scenario and count as one error.
+	setup func(ctx context.Context) error
+	// op is one measured call. worker is 0..concurrency-1; i counts the
+	// worker's calls from 0 (warm-up calls included, so i is unique per worker
+	// for the whole scenario).
+	op func(ctx context.Context, worker, i int) error
+	// goal describes the target for the table ("" = none).
+	goal string
+	// check decides whether the goal is met; prior holds the results of the
+	// scenarios that ran before this one. nil = no goal.
+	check func(r result, prior map[string]result) (met bool, detail string)
+}
+
+// result is what one scenario measured.
+type result struct {
+	name     string
+	ops      int           // successful measured calls
+	errors   int           // failed measured calls (and setup failures)
+	elapsed  time.Duration // from the end of the warm-up to the last measured call's end
+	lat      []time.Duration
+	errTexts map[string]int // distinct error messages and how often they happened
+	goal     string
+	met      string // "yes", "NO", "" (no goal); with detail appended
+	missed   bool
+	skipped  string // set when setup failed
+}
+
+func (r result) opsPerSec() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.ops) / r.elapsed.Seconds()
+}
+
+// percentile returns the q-quantile (0..1) of the sorted latencies, by the
+// nearest-rank method.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(q*float64(len(sorted)))) - 1
+	rank = max(0, min(rank, len(sorted)-1))
+	return sorted[rank]
+}
+
+func (r result) p(q float64) time.Duration { return percentile(r.lat, q) }
+
+// callTimeout bounds one call, so a hung server shows up as an error instead
+// of a hung benchmark.
+const callTimeout = 30 * time.Second
+
+// maxErrTexts bounds how many distinct error messages are kept per scenario.
+const maxErrTexts = 20
+
+type workerStats struct {
+	lat    []time.Duration
+	errs   map[string]int
+	nErr   int
+	lastAt time.Time
+}
+
+// run drives s: setup, then concurrency workers call op in a closed loop for
+// warmup (not recorded) plus duration (recorded). A call counts when it
+// started inside the measured window.
+func run(ctx context.Context, s scenario, warmup, duration time.Duration) result {
+	r := result{name: s.name, goal: s.goal, errTexts: map[string]int{}}
+	if s.setup != nil {
+		if err := s.setup(ctx); err != nil {
+			r.errors = 1
+			r.errTexts["setup: "+err.Error()] = 1
+			r.skipped = "setup failed"
+			return r
+		}
+	}
+	conc := max(1, s.concurrency)
+	start := time.Now()
+	measureFrom := start.Add(warmup)
+	measureUntil := measureFrom.Add(duration)
+	stats := make([]workerStats, conc)
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := &stats[w]
+			st.errs = map[string]int{}
+			for i := 0; ; i++ {
+				t0 := time.Now()
+				if !t0.Before(measureUntil) || ctx.Err() != nil {
+					return
+				}
+				cctx, cancel := context.WithTimeout(ctx, callTimeout)
+				err := s.op(cctx, w, i)
+				cancel()
+				t1 := time.Now()
+				if t0.Before(measureFrom) {
+					continue
+				}
+				st.lastAt = t1
+				if err != nil {
+					st.nErr++
+					if msg := err.Error(); len(st.errs) < maxErrTexts || st.errs[msg] > 0 {
+						st.errs[msg]++
+					}
+					continue
+				}
+				st.lat = append(st.lat, t1.Sub(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	last := measureFrom
+	for _, st := range stats {
+		r.lat = append(r.lat, st.lat...)
+		r.errors += st.nErr
+		for msg, n := range st.errs {
+			if len(r.errTexts) < maxErrTexts || r.errTexts[msg] > 0 {
+				r.errTexts[msg] += n
+			}
+		}
+		if st.lastAt.After(last) {
+			last = st.lastAt
+		}
+	}
+	if ctx.Err() != nil {
+		r.errors++
+		r.errTexts[fmt.Sprintf("interrupted: %v", ctx.Err())]++
+	}
+	slices.Sort(r.lat)
+	r.ops = len(r.lat)
+	r.elapsed = last.Sub(measureFrom)
+	return r
+}
+
+// judge fills in the goal columns of r.
+func judge(s scenario, r *result, prior map[string]result) {
+	if s.check == nil || r.skipped != "" {
+		return
+	}
+	met, detail := s.check(*r, prior)
+	r.met, r.missed = "yes", !met
+	if !met {
+		r.met = "NO"
+	}
+	if detail != "" {
+		r.met += " (" + detail + ")"
+	}
+}
+
+// sortedErrTexts lists r's error messages, most frequent first.
+func sortedErrTexts(r result) []string {
+	msgs := make([]string, 0, len(r.errTexts))
+	for m := range r.errTexts {
+		msgs = append(msgs, m)
+	}
+	sort.Slice(msgs, func(i, j int) bool {
+		if r.errTexts[msgs[i]] != r.errTexts[msgs[j]] {
+			return r.errTexts[msgs[i]] > r.errTexts[msgs[j]]
+		}
+		return msgs[i] < msgs[j]
+	})
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = fmt.Sprintf("%d× %s", r.errTexts[m], m)
+	}
+	return out
+}

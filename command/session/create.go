@@ -1,0 +1,88 @@
+package session
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
+	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	commandgame "github.com/oof-gg/platform/command/game"
+	"github.com/oof-gg/platform/pkg/aggregate"
+	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/authz"
+	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/validate"
+)
+
+// Create opens a session of a game with the caller as host.
+func (h *Handler) Create(ctx context.Context, req *gamepb.SessionCreate) (*gamepb.Session, int64, error) {
+	caller, err := authz.Caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var c validate.Checks
+	c.ID("game_id", req.GetGameId())
+	checkUsers(&c, req.GetUserIds())
+	checkAttributes(&c, req.GetAttributes())
+	checkRegion(&c, req.Region)
+	checkState(&c, req.GetState())
+	if !Initial(req.GetState()) {
+		c.Add("state", "a session starts in CREATED, WAITING, QUEUED or STARTED")
+	}
+	c.JSON("data", req.Data)
+	if err := c.Err(); err != nil {
+		return nil, 0, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, 0, apperr.Internal("session id", err)
+	}
+	s := &gamepb.Session{
+		Id: id.String(), GameId: req.GetGameId(), UserIds: req.GetUserIds(), State: req.GetState(),
+		Attributes: req.GetAttributes(), Region: req.Region, Data: req.Data,
+	}
+	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+		// Locking the game serializes session creation per game, so the
+		// live-session count below cannot be raced past max_sessions.
+		grec, g, err := commandgame.LoadGame(ctx, tx, req.GetGameId())
+		if err != nil {
+			return nil, err
+		}
+		if !authz.CanManageAnySession(caller, grec.Owner) {
+			for _, u := range req.GetUserIds() {
+				if u != caller.UserID {
+					return nil, authz.Denied("add other players to a session (only yourself)")
+				}
+			}
+		}
+		if len(s.GetUserIds()) > validate.Count(g.GetMaxPlayersPerSession()) {
+			return nil, apperr.FailedPrecondition(fmt.Sprintf("a session of this game holds at most %s players", g.GetMaxPlayersPerSession()))
+		}
+		live, err := tx.CountLiveChildren(ctx, aggregate.KindSession, g.GetId())
+		if err != nil {
+			return nil, err
+		}
+		if live >= validate.Count(g.GetMaxSessions()) {
+			return nil, apperr.FailedPrecondition(fmt.Sprintf("this game already has its maximum of %s live sessions", g.GetMaxSessions()))
+		}
+		state, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
+		if err != nil {
+			return nil, apperr.Internal("encode session", err)
+		}
+		rec := aggregate.Record{Kind: aggregate.KindSession, ID: s.GetId(), Parent: g.GetId(), Owner: caller.UserID, Live: true, State: state}
+		if err := tx.Save(ctx, rec, 0); err != nil {
+			return nil, err
+		}
+		return []eventlog.Event{h.event(s.GetId(), &eventspb.SessionCreated{
+			Session: s, HostId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
+		})}, nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("create session: %w", err)
+	}
+	return s, 1, nil
+}

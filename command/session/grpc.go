@@ -1,0 +1,60 @@
+package session
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
+	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/pkg/grpcx"
+	"github.com/oof-gg/platform/pkg/respond"
+)
+
+// VersionHeader carries the session's version after a change, to send back
+// as ExpectedVersionHeader on the next one.
+const VersionHeader = "x-oof-version"
+
+// GRPC serves the session commands of GameService.
+type GRPC struct {
+	commonpb.UnimplementedGameServiceServer
+	h *Handler
+}
+
+// NewGRPC returns the adapter.
+func NewGRPC(h *Handler) *GRPC { return &GRPC{h: h} }
+
+// Mount adds the session commands to services.
+func (g *GRPC) Mount(s *grpcx.Services) {
+	s.Add(&commonpb.GameService_ServiceDesc, g, "CreateSession", "UpdateSession", "DeleteSession")
+}
+
+func sessionBody(ctx context.Context, s *gamepb.Session, version int64) *gamepb.StandardResponse {
+	_ = grpc.SetHeader(ctx, metadata.Pairs(VersionHeader, strconv.FormatInt(version, 10)))
+	return respond.Game(func(r *gamepb.StandardResponse) { r.Data = &gamepb.StandardResponse_Session{Session: s} })
+}
+
+func (g *GRPC) CreateSession(ctx context.Context, req *gamepb.SessionCreate) (*gamepb.StandardResponse, error) {
+	s, v, err := g.h.Create(ctx, req)
+	if err != nil {
+		return nil, respond.GameError(err)
+	}
+	return sessionBody(ctx, s, v), nil
+}
+
+func (g *GRPC) UpdateSession(ctx context.Context, req *gamepb.SessionUpdate) (*gamepb.StandardResponse, error) {
+	s, v, err := g.h.Update(ctx, req)
+	if err != nil {
+		return nil, respond.GameError(err)
+	}
+	return sessionBody(ctx, s, v), nil
+}
+
+func (g *GRPC) DeleteSession(ctx context.Context, req *gamepb.SessionDelete) (*gamepb.StandardResponse, error) {
+	if err := g.h.Delete(ctx, req); err != nil {
+		return nil, respond.GameError(err)
+	}
+	return respond.Game(func(*gamepb.StandardResponse) {}), nil
+}

@@ -1,0 +1,119 @@
+// Package session handles CreateSession, UpdateSession and DeleteSession:
+// the session state machine, player caps and authorization, recorded as
+// events on oof.session.v1.
+package session
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/command/kit"
+	"github.com/oof-gg/platform/pkg/aggregate"
+	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/eventlog"
+)
+
+// Projector is the read model session commands wait for.
+const Projector = "sessions"
+
+const source = "/oof/command/session"
+
+// ExpectedVersionHeader lets a client say which version it last saw; a
+// mismatch fails with ABORTED instead of overwriting a change it missed.
+const ExpectedVersionHeader = "x-oof-expected-version"
+
+// Handler handles the session commands.
+type Handler struct {
+	kit.Deps
+	Topic string // full oof.session.v1 name
+}
+
+func (h *Handler) event(id string, m proto.Message) eventlog.Event {
+	return kit.NewEvent(h.Topic, id, "session/"+id, source, m)
+}
+
+// loaded is a session's write-model record and decoded state.
+type loaded struct {
+	rec       aggregate.Record
+	session   *gamepb.Session
+	gameOwner string
+	game      *gamepb.Game
+}
+
+func (h *Handler) load(ctx context.Context, tx aggregate.Tx, id, gameID string) (loaded, error) {
+	rec, err := tx.Lock(ctx, aggregate.KindSession, id)
+	if errors.Is(err, aggregate.ErrNotFound) {
+		return loaded{}, apperr.NotFound("session not found")
+	}
+	if err != nil {
+		return loaded{}, err
+	}
+	if gameID != "" && gameID != rec.Parent {
+		return loaded{}, apperr.NotFound("session not found in this game")
+	}
+	s := &gamepb.Session{}
+	if err := proto.Unmarshal(rec.State, s); err != nil {
+		return loaded{}, apperr.Internal("decode session", err)
+	}
+	// The game is read, not locked: its owner and limits rarely change, and
+	// locking it would serialize every session update of a game.
+	grec, err := h.Store.Load(ctx, aggregate.KindGame, rec.Parent)
+	if err != nil {
+		return loaded{}, err
+	}
+	g := &gamepb.Game{}
+	if err := proto.Unmarshal(grec.State, g); err != nil {
+		return loaded{}, apperr.Internal("decode game", err)
+	}
+	if err := checkExpectedVersion(ctx, rec.Version); err != nil {
+		return loaded{}, err
+	}
+	return loaded{rec: rec, session: s, gameOwner: grec.Owner, game: g}, nil
+}
+
+func checkExpectedVersion(ctx context.Context, current int64) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(ExpectedVersionHeader)
+	if len(v) == 0 {
+		return nil
+	}
+	want, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || want < 1 {
+		return apperr.Invalid(ExpectedVersionHeader, "must be a positive integer")
+	}
+	if want != current {
+		return apperr.Aborted("session was changed since version " + v[0] + " (now " + strconv.FormatInt(current, 10) + "); reload and retry")
+	}
+	return nil
+}
+
+func (h *Handler) save(ctx context.Context, tx aggregate.Tx, l loaded) error {
+	state, err := proto.MarshalOptions{Deterministic: true}.Marshal(l.session)
+	if err != nil {
+		return apperr.Internal("encode session", err)
+	}
+	l.rec.State = state
+	l.rec.Live = !Terminal(l.session.GetState())
+	return tx.Save(ctx, l.rec, l.rec.Version)
+}
+
+// diff returns who joined and who left between two player lists.
+func diff(before, after []string) (joined, left []string) {
+	for _, u := range after {
+		if !slices.Contains(before, u) {
+			joined = append(joined, u)
+		}
+	}
+	for _, u := range before {
+		if !slices.Contains(after, u) {
+			left = append(left, u)
+		}
+	}
+	return joined, left
+}

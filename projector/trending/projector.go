@@ -1,0 +1,146 @@
+// Package trending ranks games by recent activity (sessions opened, players
+// joining) with exponential decay. The score is kept exactly once in
+// PostgreSQL (game_trend, applied with the offsets) and mirrored into a Redis
+// sorted set that TrendingGame reads.
+//
+// Score: log(sum over activity of exp((t - epoch) / tau)). Adding an event
+// at t is logaddexp(score, (t-epoch)/tau), and since every game decays at the
+// same rate the ranking never needs rewriting as time passes.
+package trending
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/protobuf/proto"
+
+	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
+	"github.com/oof-gg/platform/pkg/eventlog"
+)
+
+// Name is the projector's name.
+const Name = "trending"
+
+// Tau is the decay time constant: activity loses 1/e of its weight per Tau.
+const Tau = 6 * time.Hour
+
+// Epoch anchors scores; any fixed instant works.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// LogWeight is the score contribution of one event at t.
+func LogWeight(t time.Time) float64 { return t.Sub(epoch).Seconds() / Tau.Seconds() }
+
+// Projector maintains game_trend and its Redis mirror.
+type Projector struct {
+	topics []string
+	pool   *pgxpool.Pool
+	rdb    *redis.Client
+	key    string // the Redis sorted set
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	touched map[string]bool
+}
+
+// New returns a projector over the session topic; key is the sorted set.
+func New(sessionTopic string, pool *pgxpool.Pool, rdb *redis.Client, key string, log *slog.Logger) *Projector {
+	return &Projector{topics: []string{sessionTopic}, pool: pool, rdb: rdb, key: key, log: log, touched: map[string]bool{}}
+}
+
+func (p *Projector) Name() string     { return Name }
+func (p *Projector) Topics() []string { return p.topics }
+
+func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `TRUNCATE game_trend`); err != nil {
+		return err
+	}
+	return p.rdb.Del(ctx, p.key).Err()
+}
+
+func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, msg proto.Message) error {
+	var gameID string
+	var at time.Time
+	var n int
+	switch e := msg.(type) {
+	case *eventspb.SessionCreated:
+		gameID, at, n = e.GetSession().GetGameId(), e.GetCreatedAt().AsTime(), 1+len(e.GetSession().GetUserIds())
+	case *eventspb.SessionUpdated:
+		gameID, at, n = e.GetSession().GetGameId(), e.GetUpdatedAt().AsTime(), len(e.GetJoinedUserIds())
+	default:
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	add := LogWeight(at) + math.Log(float64(n))
+	_, err := tx.Exec(ctx, `INSERT INTO game_trend (game_id, log_score, events, updated_at) VALUES ($1::uuid, $2, $3, $4)
+		ON CONFLICT (game_id) DO UPDATE SET
+		  log_score = greatest(game_trend.log_score, EXCLUDED.log_score)
+		            + ln(1 + exp(-abs(game_trend.log_score - EXCLUDED.log_score))),
+		  events = game_trend.events + EXCLUDED.events,
+		  updated_at = greatest(game_trend.updated_at, EXCLUDED.updated_at)`, gameID, add, n, at)
+	if err != nil {
+		return fmt.Errorf("trending projector: %w", err)
+	}
+	p.mu.Lock()
+	p.touched[gameID] = true
+	p.mu.Unlock()
+	return nil
+}
+
+// BeforeBatch forgets games touched by a failed attempt.
+func (p *Projector) BeforeBatch() {
+	p.mu.Lock()
+	p.touched = map[string]bool{}
+	p.mu.Unlock()
+}
+
+// AfterCommit copies the committed scores of touched games into Redis.
+func (p *Projector) AfterCommit(ctx context.Context) {
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.touched))
+	for id := range p.touched {
+		ids = append(ids, id)
+	}
+	p.mu.Unlock()
+	if len(ids) > 0 {
+		if err := p.mirror(ctx, `SELECT game_id::text, log_score FROM game_trend WHERE game_id = ANY($1::uuid[])`, ids); err != nil {
+			p.log.Warn("trending mirror failed; next sync repairs it", "err", err)
+		}
+	}
+}
+
+// Sync copies every score into Redis (at start, after a Redis loss).
+func (p *Projector) Sync(ctx context.Context) error {
+	return p.mirror(ctx, `SELECT game_id::text, log_score FROM game_trend`)
+}
+
+func (p *Projector) mirror(ctx context.Context, query string, args ...any) error {
+	rows, err := p.pool.Query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	var members []redis.Z
+	for rows.Next() {
+		var z redis.Z
+		var id string
+		if err := rows.Scan(&id, &z.Score); err != nil {
+			rows.Close()
+			return err
+		}
+		z.Member = id
+		members = append(members, z)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(members) == 0 {
+		return err
+	}
+	return p.rdb.ZAdd(ctx, p.key, members...).Err()
+}
