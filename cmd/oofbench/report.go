@@ -23,6 +23,7 @@ func printReport(w io.Writer, o options, hp config.PasswordHashConfig, results [
 	fmt.Fprintf(w, "- per scenario: %v warm-up + %v measured; %d gRPC connections; client and platform in one process\n\n",
 		o.warmup, o.duration, o.conns)
 	fmt.Fprint(w, table(results))
+	fmt.Fprint(w, cpuTable(results))
 
 	for _, r := range results {
 		if r.errors == 0 {
@@ -49,13 +50,38 @@ func table(results []result) string {
 		}
 		rows = append(rows, row)
 	}
+	return markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true})
+}
+
+// cpuTable shows how busy the machine was during each measurement, so a
+// noisy neighbour or a hungry broker is visible next to the numbers.
+func cpuTable(results []result) string {
+	rows := [][]string{{"scenario", "oofbench (client + platform)", "rest of machine", "idle", "steal"}}
+	n := float64(runtime.NumCPU())
+	cpus := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	for _, r := range results {
+		if !r.cpu.ok {
+			continue
+		}
+		rows = append(rows, []string{r.name, cpus(r.cpu.self), cpus(r.cpu.others),
+			cpus(max(0, n-r.cpu.self-r.cpu.others-r.cpu.steal)), cpus(r.cpu.steal)})
+	}
+	if len(rows) == 1 {
+		return ""
+	}
+	return fmt.Sprintf("\nCPUs in use during each measurement, of %d (rest of machine = PostgreSQL, Redis, Kafka and anything else running):\n\n", int(n)) +
+		markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true})
+}
+
+// markdown renders rows (the first is the header) as an aligned Markdown
+// table; numeric columns are right-aligned.
+func markdown(rows [][]string, numeric map[int]bool) string {
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
 		for i, c := range row {
 			widths[i] = max(widths[i], len([]rune(c)))
 		}
 	}
-	numeric := map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true}
 	var sb strings.Builder
 	line := func(row []string) {
 		sb.WriteString("|")

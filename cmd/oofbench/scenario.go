@@ -42,6 +42,7 @@ type result struct {
 	met      string // "yes", "NO", "" (no goal); with detail appended
 	missed   bool
 	skipped  string // set when setup failed
+	cpu      cpuUse // CPUs in use during the measured window
 }
 
 func (r result) opsPerSec() float64 {
@@ -96,6 +97,8 @@ func run(ctx context.Context, s scenario, warmup, duration time.Duration) result
 	measureFrom := start.Add(warmup)
 	measureUntil := measureFrom.Add(duration)
 	stats := make([]workerStats, conc)
+	cpuStart := make(chan cpuSample, 1)
+	time.AfterFunc(time.Until(measureFrom), func() { cpuStart <- sampleCPU() })
 	var wg sync.WaitGroup
 	for w := range conc {
 		wg.Add(1)
@@ -128,6 +131,7 @@ func run(ctx context.Context, s scenario, warmup, duration time.Duration) result
 		}()
 	}
 	wg.Wait()
+	r.cpu = (<-cpuStart).until(sampleCPU())
 	last := measureFrom
 	for _, st := range stats {
 		r.lat = append(r.lat, st.lat...)

@@ -102,7 +102,7 @@ func (p *Platform) buildProjectors() error {
 		if err != nil {
 			return err
 		}
-		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.KafkaTopicPrefix, p.cfg.ProjectorBatchMax, p.log)
+		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.ProjectorGroupPrefix, p.cfg.ProjectorBatchMax, p.log)
 		p.workers = append(p.workers, func(ctx context.Context) error {
 			defer client.Close()
 			if t, ok := proj.(*trending.Projector); ok {

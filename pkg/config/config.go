@@ -31,6 +31,10 @@ type Config struct {
 	ProduceTimeout    time.Duration
 	ProjectionWait    time.Duration // bounded read-your-writes wait in commands
 	ProjectorBatchMax int
+	// ProjectorGroupPrefix names the projectors' consumer groups (default:
+	// the topic prefix). A second set of projectors rebuilding into another
+	// database needs its own.
+	ProjectorGroupPrefix string
 
 	JWTKeys         map[string][]byte // kid -> HMAC secret
 	JWTActiveKID    string
@@ -72,14 +76,15 @@ func Load(getenv func(string) string) (Config, error) {
 		RedisAddr:      r.str("OOF_REDIS_ADDR", "127.0.0.1:6379"),
 		RedisKeyPrefix: r.str("OOF_REDIS_KEY_PREFIX", "oof:"),
 
-		KafkaBrokers:      r.list("OOF_KAFKA_BROKERS", "127.0.0.1:9092"),
-		KafkaVersion:      r.str("OOF_KAFKA_VERSION", "3.9.0"),
-		KafkaTopicPrefix:  r.str("OOF_KAFKA_TOPIC_PREFIX", ""),
-		KafkaPartitions:   int32(r.integer("OOF_KAFKA_PARTITIONS", 6, 1, 1024)),
-		KafkaReplication:  int16(r.integer("OOF_KAFKA_REPLICATION", 1, 1, 16)),
-		ProduceTimeout:    r.duration("OOF_PRODUCE_TIMEOUT", 5*time.Second),
-		ProjectionWait:    r.duration("OOF_PROJECTION_WAIT", 3*time.Second),
-		ProjectorBatchMax: r.integer("OOF_PROJECTOR_BATCH_MAX", 500, 1, 100000),
+		KafkaBrokers:         r.list("OOF_KAFKA_BROKERS", "127.0.0.1:9092"),
+		KafkaVersion:         r.str("OOF_KAFKA_VERSION", "3.9.0"),
+		KafkaTopicPrefix:     r.str("OOF_KAFKA_TOPIC_PREFIX", ""),
+		KafkaPartitions:      int32(r.integer("OOF_KAFKA_PARTITIONS", 6, 1, 1024)),
+		KafkaReplication:     int16(r.integer("OOF_KAFKA_REPLICATION", 1, 1, 16)),
+		ProduceTimeout:       r.duration("OOF_PRODUCE_TIMEOUT", 5*time.Second),
+		ProjectionWait:       r.duration("OOF_PROJECTION_WAIT", 3*time.Second),
+		ProjectorBatchMax:    r.integer("OOF_PROJECTOR_BATCH_MAX", 500, 1, 100000),
+		ProjectorGroupPrefix: r.str("OOF_PROJECTOR_GROUP_PREFIX", ""),
 
 		JWTActiveKID:       r.str("OOF_JWT_ACTIVE_KID", ""),
 		JWTIssuer:          r.str("OOF_JWT_ISSUER", "oof.gg"),
@@ -100,6 +105,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 		TwitchValidateURL: r.str("OOF_TWITCH_VALIDATE_URL", "https://id.twitch.tv/oauth2/validate"),
 		TwitchClientIDs:   r.list("OOF_TWITCH_CLIENT_IDS", ""),
+	}
+	if c.ProjectorGroupPrefix == "" {
+		c.ProjectorGroupPrefix = c.KafkaTopicPrefix
 	}
 	c.JWTKeys = r.keys("OOF_JWT_KEYS")
 	if len(c.JWTKeys) > 0 && c.JWTActiveKID == "" {

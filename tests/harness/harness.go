@@ -100,6 +100,7 @@ func Start(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 	cfg.RedisKeyPrefix = "t" + id + ":"
 	cfg.KafkaBrokers = in.KafkaBrokers
 	cfg.KafkaTopicPrefix = "t" + id + "."
+	cfg.ProjectorGroupPrefix = cfg.KafkaTopicPrefix
 	cfg.KafkaPartitions = 3
 	cfg.JWTKeys = map[string][]byte{"k1": secret}
 	cfg.JWTActiveKID = "k1"
@@ -117,10 +118,18 @@ func Start(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 		e.Stop()
 		return nil, err
 	}
-	if err := e.startPlatform(ctx, routing.TargetAll); err != nil {
+	addr, err := e.StartPlatform(ctx, e.Cfg, routing.TargetAll)
+	if err != nil {
 		e.Stop()
 		return nil, err
 	}
+	e.Addr = addr
+	e.Conn, err = grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		e.Stop()
+		return nil, err
+	}
+	e.stopping = append(e.stopping, func() { _ = e.Conn.Close() })
 	return e, nil
 }
 
@@ -147,23 +156,25 @@ func (e *Env) connectClients(ctx context.Context) error {
 	return nil
 }
 
-// startPlatform prepares the schema and topics and runs a platform of the
-// given target in this process until Stop.
-func (e *Env) startPlatform(ctx context.Context, target routing.Target) error {
-	if err := platform.Prepare(ctx, e.Cfg, e.Log); err != nil {
-		return err
+// StartPlatform prepares the schema and topics of cfg and runs a platform
+// of the given target in this process until Stop; it returns its gRPC
+// address. Tests start a second one (e.g. projectors rebuilding into a fresh
+// database) with a modified copy of e.Cfg.
+func (e *Env) StartPlatform(ctx context.Context, cfg config.Config, target routing.Target) (string, error) {
+	if err := platform.Prepare(ctx, cfg, e.Log); err != nil {
+		return "", err
 	}
-	p, err := platform.Build(ctx, e.Cfg, target, e.Log)
+	p, err := platform.Build(ctx, cfg, target, e.Log)
 	if err != nil {
-		return err
+		return "", err
 	}
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return "", err
 	}
 	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return "", err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -174,13 +185,7 @@ func (e *Env) startPlatform(ctx context.Context, target routing.Target) error {
 		}
 	}()
 	e.stopping = append(e.stopping, func() { cancel(); <-done })
-	e.Addr = grpcLis.Addr().String()
-	e.Conn, err = grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return err
-	}
-	e.stopping = append(e.stopping, func() { _ = e.Conn.Close() })
-	return nil
+	return grpcLis.Addr().String(), nil
 }
 
 // Topic is the full name of a platform topic in this environment.

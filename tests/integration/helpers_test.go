@@ -78,3 +78,16 @@ func countRows(t *testing.T, ctx context.Context, query string, args ...any) int
 }
 
 func codeOf(err error) codes.Code { return status.Code(err) }
+
+// waitFor polls cond for up to 10s; for state owned by projectors that
+// commands do not wait on.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
