@@ -1,0 +1,127 @@
+// Package entity handles CreateEntity, UpdateEntity and DeleteEntity: the
+// objects of a running session (units, items, props), recorded as events on
+// oof.entity.v1 keyed by session id so a session's entities stay in order.
+package entity
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+
+	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/command/kit"
+	"github.com/oof-gg/platform/command/session"
+	"github.com/oof-gg/platform/pkg/aggregate"
+	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/auth"
+	"github.com/oof-gg/platform/pkg/authz"
+	"github.com/oof-gg/platform/pkg/eventlog"
+)
+
+// Projector is the read model entity commands wait for.
+const Projector = "entities"
+
+const source = "/oof/command/entity"
+
+// Handler handles the entity commands.
+type Handler struct {
+	kit.Deps
+	Topic string // full oof.entity.v1 name
+}
+
+// event keys by session, not entity: ordering matters within a session, and
+// a session's entities then share one partition.
+func (h *Handler) event(sessionID, entityID string, m proto.Message) eventlog.Event {
+	return kit.NewEvent(h.Topic, sessionID, "entity/"+entityID, source, m)
+}
+
+// checkSession allows a change to the entities of a session: the session
+// exists in gameID, caller may change it, and it is not over.
+//
+// It reads (does not lock) the session, so entity changes of one session do
+// not serialize on it. The price: an entity change racing the session's end
+// may still commit just after it; the next change then sees the end.
+func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) error {
+	rec, err := h.Store.Load(ctx, aggregate.KindSession, sessionID)
+	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && rec.Parent != gameID) {
+		return apperr.NotFound("session not found in this game")
+	}
+	if err != nil {
+		return err
+	}
+	s := &gamepb.Session{}
+	if err := proto.Unmarshal(rec.State, s); err != nil {
+		return apperr.Internal("decode session", err)
+	}
+	grec, err := h.Store.Load(ctx, aggregate.KindGame, rec.Parent)
+	if err != nil {
+		return err
+	}
+	if !authz.CanChangeSession(caller, rec.Owner, grec.Owner, s.GetUserIds()) {
+		return authz.Denied("change the entities of this session (members, host, game owner or admin only)")
+	}
+	if session.Terminal(s.GetState()) {
+		return apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
+	}
+	return nil
+}
+
+// loaded is an entity's write-model record and decoded state.
+type loaded struct {
+	rec    aggregate.Record
+	entity *gamepb.Entity
+}
+
+// load locks a live entity of the given session and game. Anything else —
+// unknown, deleted, or in another session or game — is NOT_FOUND, so ids of
+// other sessions' entities reveal nothing.
+func (h *Handler) load(ctx context.Context, tx aggregate.Tx, id, sessionID, gameID string) (loaded, error) {
+	rec, err := tx.Lock(ctx, aggregate.KindEntity, id)
+	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && (!rec.Live || rec.Parent != sessionID)) {
+		return loaded{}, apperr.NotFound("entity not found in this session")
+	}
+	if err != nil {
+		return loaded{}, err
+	}
+	e := &gamepb.Entity{}
+	if err := proto.Unmarshal(rec.State, e); err != nil {
+		return loaded{}, apperr.Internal("decode entity", err)
+	}
+	if e.GetGameId() != gameID {
+		return loaded{}, apperr.NotFound("entity not found in this session")
+	}
+	if err := checkExpectedVersion(ctx, rec.Version); err != nil {
+		return loaded{}, err
+	}
+	return loaded{rec: rec, entity: e}, nil
+}
+
+// checkExpectedVersion applies session.ExpectedVersionHeader to entities: a
+// client that says which version it last saw gets ABORTED instead of
+// overwriting a change it missed.
+func checkExpectedVersion(ctx context.Context, current int64) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(session.ExpectedVersionHeader)
+	if len(v) == 0 {
+		return nil
+	}
+	want, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || want < 1 {
+		return apperr.Invalid(session.ExpectedVersionHeader, "must be a positive integer")
+	}
+	if want != current {
+		return apperr.Aborted("entity was changed since version " + v[0] + " (now " + strconv.FormatInt(current, 10) + "); reload and retry")
+	}
+	return nil
+}
+
+func encode(e *gamepb.Entity) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(e)
+	if err != nil {
+		return nil, apperr.Internal("encode entity", err)
+	}
+	return b, nil
+}

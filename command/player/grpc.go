@@ -1,0 +1,56 @@
+package player
+
+import (
+	"context"
+	"strconv"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
+	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
+	"github.com/oof-gg/platform/pkg/grpcx"
+	"github.com/oof-gg/platform/pkg/respond"
+)
+
+// VersionHeader carries the player's version after a command, to send back
+// as ExpectedVersionHeader on the next one (the contract's Player has no
+// version field).
+const VersionHeader = "x-oof-version"
+
+// GRPC serves CreatePlayer and UpdatePlayer of PlayerService.
+type GRPC struct {
+	commonpb.UnimplementedPlayerServiceServer
+	h *Handler
+}
+
+// NewGRPC returns the adapter.
+func NewGRPC(h *Handler) *GRPC { return &GRPC{h: h} }
+
+// Mount adds the player commands to services.
+func (g *GRPC) Mount(s *grpcx.Services) {
+	s.Add(&commonpb.PlayerService_ServiceDesc, g, "CreatePlayer", "UpdatePlayer")
+}
+
+func (g *GRPC) CreatePlayer(ctx context.Context, req *playerpb.Player) (*playerpb.StandardResponse, error) {
+	p, v, err := g.h.Create(ctx, req)
+	if err != nil {
+		return nil, respond.PlayerError(err)
+	}
+	return body(ctx, p, v), nil
+}
+
+func (g *GRPC) UpdatePlayer(ctx context.Context, req *playerpb.PlayerUpdate) (*playerpb.StandardResponse, error) {
+	p, v, err := g.h.Update(ctx, req)
+	if err != nil {
+		return nil, respond.PlayerError(err)
+	}
+	return body(ctx, p, v), nil
+}
+
+func body(ctx context.Context, p *playerpb.Player, version int64) *playerpb.StandardResponse {
+	_ = grpc.SetHeader(ctx, metadata.Pairs(VersionHeader, strconv.FormatInt(version, 10)))
+	return respond.Player(func(r *playerpb.StandardResponse) {
+		r.Data = &playerpb.StandardResponse_SinglePlayer{SinglePlayer: p}
+	})
+}
