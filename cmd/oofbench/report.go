@@ -56,7 +56,7 @@ func table(results []result) string {
 // cpuTable shows how busy the machine was during each measurement, so a
 // noisy neighbour or a hungry broker is visible next to the numbers.
 func cpuTable(results []result) string {
-	rows := [][]string{{"scenario", "oofbench (client + platform)", "rest of machine", "idle", "steal"}}
+	rows := [][]string{{"scenario", "oofbench (client + platform)", "rest of machine", "idle", "steal", "ops/s per oofbench CPU"}}
 	n := float64(runtime.NumCPU())
 	cpus := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	for _, r := range results {
@@ -64,13 +64,23 @@ func cpuTable(results []result) string {
 			continue
 		}
 		rows = append(rows, []string{r.name, cpus(r.cpu.self), cpus(r.cpu.others),
-			cpus(max(0, n-r.cpu.self-r.cpu.others-r.cpu.steal)), cpus(r.cpu.steal)})
+			cpus(max(0, n-r.cpu.self-r.cpu.others-r.cpu.steal)), cpus(r.cpu.steal), perCPU(r)})
 	}
 	if len(rows) == 1 {
 		return ""
 	}
-	return fmt.Sprintf("\nCPUs in use during each measurement, of %d (rest of machine = PostgreSQL, Redis, Kafka and anything else running):\n\n", int(n)) +
-		markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true})
+	return fmt.Sprintf("\nCPUs in use during each measurement, of %d (rest of machine = PostgreSQL, Redis, Kafka and anything else running;\n"+
+		"a busy rest of machine during the raw hash rate makes the Login ratio unreliable):\n\n", int(n)) +
+		markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true})
+}
+
+// perCPU is throughput per CPU this process used: less sensitive than ops/s
+// to other load on the machine (it still includes the client's own work).
+func perCPU(r result) string {
+	if r.cpu.self <= 0 {
+		return "—"
+	}
+	return fmtRate(r.opsPerSec() / r.cpu.self)
 }
 
 // markdown renders rows (the first is the header) as an aligned Markdown

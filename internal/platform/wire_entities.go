@@ -1,10 +1,27 @@
 package platform
 
-import "github.com/oof-gg/platform/command/kit"
+import (
+	commandentity "github.com/oof-gg/platform/command/entity"
+	"github.com/oof-gg/platform/command/kit"
+	"github.com/oof-gg/platform/pkg/projection"
+	"github.com/oof-gg/platform/projector/entities"
+	queryentity "github.com/oof-gg/platform/query/entity"
+)
 
 // Entities: CreateEntity/UpdateEntity/DeleteEntity (command), GetEntity
 // (query) and their projector are wired here.
 
-func (p *Platform) mountEntityCommands(deps kit.Deps) {}
+func (p *Platform) mountEntityCommands(deps kit.Deps) {
+	commandentity.NewGRPC(&commandentity.Handler{Deps: deps, Topic: p.cfg.Topic(TopicEntity)}).Mount(p.services)
+}
 
-func (p *Platform) mountEntityQueries() {}
+func (p *Platform) mountEntityQueries() {
+	queryentity.NewGRPC(&queryentity.Reader{
+		Pool: p.infra.pool, Redis: p.infra.rdb, KeyPrefix: p.cfg.RedisKeyPrefix,
+	}).Mount(p.services)
+}
+
+// entitiesProjector builds the entities table and its live Redis copy.
+func (p *Platform) entitiesProjector() projection.Projector {
+	return entities.New(p.cfg.Topic(TopicEntity), p.infra.pool, p.infra.rdb, p.cfg.RedisKeyPrefix, p.log)
+}

@@ -1,0 +1,158 @@
+package entities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The live copy of an entity is a Redis hash at Key with fields:
+//
+//	v  version of the committed state in s
+//	s  the v1.api.game.Entity snapshot (as in the entities table)
+//	p  "pending": the version of a change applied but maybe not committed
+//
+// Why p: commands wait until PostgreSQL has committed their event, but the
+// copy is written only after that commit (AfterCommit). Apply marks p
+// before the commit, and readers treat a copy with v < p as a miss and read
+// PostgreSQL, so a client that got its command's answer never reads the
+// copy's older state (read-your-writes). A failure to mark fails the batch,
+// which is retried: a copy is never left looking current when it is not.
+const (
+	FieldVersion  = "v"
+	FieldSnapshot = "s"
+	FieldPending  = "p"
+)
+
+// liveTTL bounds how long copies of entities nobody changes stay in Redis
+// (e.g. of finished sessions); a read after expiry falls back to PostgreSQL.
+const liveTTL = 24 * time.Hour
+
+// Key is the Redis key of an entity's live copy. The session id is a hash
+// tag, so a session's entities share a cluster slot.
+func Key(prefix, sessionID, entityID string) string {
+	return prefix + "entity:{" + sessionID + "}:" + entityID
+}
+
+// markScript raises p to ARGV[1] unless the copy is already at or past it
+// (a replay after Reset).
+var markScript = redis.NewScript(`
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local p = tonumber(redis.call('HGET', KEYS[1], 'p') or '0')
+local n = tonumber(ARGV[1])
+if v >= n or p >= n then return 0 end
+redis.call('HSET', KEYS[1], 'p', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`)
+
+// mirrorScript writes committed state ARGV[1..2] unless the copy is newer;
+// ARGV[3] = "1" means deleted: the copy is removed. p is cleared once the
+// copy has caught up with it.
+var mirrorScript = redis.NewScript(`
+local n = tonumber(ARGV[1])
+if tonumber(redis.call('HGET', KEYS[1], 'v') or '0') > n then return 0 end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) return 1 end
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 's', ARGV[2])
+if tonumber(redis.call('HGET', KEYS[1], 'p') or '0') <= n then redis.call('HDEL', KEYS[1], 'p') end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`)
+
+func (p *Projector) markPending(ctx context.Context, id, sessionID string, version int64) error {
+	if err := markScript.Run(ctx, p.rdb, []string{Key(p.prefix, sessionID, id)}, version, liveTTL.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("entities projector: mark %s pending in redis: %w", id, err)
+	}
+	p.mu.Lock()
+	if t := p.touched[id]; version > t.version {
+		p.touched[id] = touch{sessionID: sessionID, version: version}
+	}
+	p.mu.Unlock()
+	return nil
+}
+
+// BeforeBatch keeps the touched set: it is shared by the partitions this
+// projector runs concurrently, and an entry leaves it only once mirrored
+// (an entity of a failed attempt is mirrored after its retry commits).
+func (p *Projector) BeforeBatch() {}
+
+// AfterCommit copies the committed state of touched entities into Redis.
+// An entity whose row is still behind its touch belongs to a batch (of
+// another partition) that has not committed; its own AfterCommit, or a later
+// one, mirrors it.
+func (p *Projector) AfterCommit(ctx context.Context) {
+	p.mirrorMu.Lock()
+	defer p.mirrorMu.Unlock()
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.touched))
+	for id := range p.touched {
+		ids = append(ids, id)
+	}
+	p.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	if err := p.mirror(ctx, ids); err != nil {
+		// The pending marks keep readers on PostgreSQL; the entries stay
+		// touched, so the next batch's AfterCommit tries again.
+		p.log.Warn("entities mirror to redis failed; will retry", "err", err)
+	}
+}
+
+type committed struct {
+	id, sessionID string
+	version       int64
+	deleted       bool
+	snapshot      []byte
+}
+
+func (p *Projector) mirror(ctx context.Context, ids []string) error {
+	rows, err := p.pool.Query(ctx, `SELECT id::text, session_id::text, version, deleted, snapshot
+		FROM entities WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return fmt.Errorf("read committed entities: %w", err)
+	}
+	var ready []committed
+	for rows.Next() {
+		var c committed
+		if err := rows.Scan(&c.id, &c.sessionID, &c.version, &c.deleted, &c.snapshot); err != nil {
+			rows.Close()
+			return fmt.Errorf("read committed entities: %w", err)
+		}
+		p.mu.Lock()
+		t, ok := p.touched[c.id]
+		p.mu.Unlock()
+		if ok && c.version >= t.version {
+			ready = append(ready, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ready) == 0 {
+		return err
+	}
+	pipe := p.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(ready))
+	for i, c := range ready {
+		deleted := "0"
+		if c.deleted {
+			deleted = "1"
+		}
+		cmds[i] = mirrorScript.Eval(ctx, pipe, []string{Key(p.prefix, c.sessionID, c.id)},
+			c.version, c.snapshot, deleted, liveTTL.Milliseconds())
+	}
+	_, execErr := pipe.Exec(ctx)
+	for i, c := range ready {
+		if cmds[i].Err() != nil {
+			continue
+		}
+		p.mu.Lock()
+		if t := p.touched[c.id]; t.version <= c.version {
+			delete(p.touched, c.id)
+		}
+		p.mu.Unlock()
+	}
+	if execErr != nil {
+		return fmt.Errorf("write live copies: %w", execErr)
+	}
+	return nil
+}
