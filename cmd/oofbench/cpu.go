@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -69,4 +71,32 @@ func procStat() (busy, steal time.Duration, ok bool) {
 	}
 	ticks := v[0] + v[1] + v[2] + v[5] + v[6]
 	return time.Duration(ticks) * clockTick, time.Duration(v[7]) * clockTick, true
+}
+
+// settle waits, at most limit, until the whole machine (this process included)
+// has used less than 15% of its CPUs for a full second, so that a broker still
+// warming up or a previous scenario's backlog does not land in the next
+// measurement. It reports whether the machine got quiet.
+func settle(ctx context.Context, limit time.Duration) bool {
+	const quietShare = 0.15 // of all CPUs
+	quiet := quietShare * float64(runtime.NumCPU())
+	deadline := time.Now().Add(limit)
+	prev := sampleCPU()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+		cur := sampleCPU()
+		u := prev.until(cur)
+		if !u.ok {
+			return true
+		}
+		if u.self+u.others < quiet {
+			return true
+		}
+		prev = cur
+	}
+	return false
 }

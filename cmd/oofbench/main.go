@@ -41,6 +41,7 @@ var productionHash = config.PasswordHashConfig{MemoryKiB: 19 * 1024, Iterations:
 type options struct {
 	duration    time.Duration
 	warmup      time.Duration
+	settle      time.Duration
 	concurrency int
 	conns       int
 	only        *regexp.Regexp
@@ -85,6 +86,7 @@ func mainErr() (int, error) {
 	var only string
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per scenario")
+	flag.DurationVar(&o.settle, "settle", 20*time.Second, "before each scenario, wait up to this long for the machine to go quiet (< 15% CPU); 0 = don't wait")
 	flag.IntVar(&o.concurrency, "concurrency", 0, "concurrent callers for every gRPC scenario (0: 2*GOMAXPROCS for hashing scenarios, 32 for ValidateToken); the raw hash rate always uses GOMAXPROCS")
 	flag.IntVar(&o.conns, "conns", 4, "gRPC client connections the callers share")
 	flag.StringVar(&only, "run", "", "run only scenarios whose name matches this regexp")
@@ -93,8 +95,8 @@ func mainErr() (int, error) {
 	if flag.NArg() > 0 {
 		return 2, fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
-	if o.duration <= 0 || o.warmup < 0 || o.conns < 1 || o.concurrency < 0 {
-		return 2, errors.New("-duration must be > 0, -warmup ≥ 0, -conns ≥ 1, -concurrency ≥ 0")
+	if o.duration <= 0 || o.warmup < 0 || o.settle < 0 || o.conns < 1 || o.concurrency < 0 {
+		return 2, errors.New("-duration must be > 0, -warmup and -settle ≥ 0, -conns ≥ 1, -concurrency ≥ 0")
 	}
 	if only != "" {
 		re, err := regexp.Compile(only)
@@ -135,7 +137,7 @@ func mainErr() (int, error) {
 			break
 		}
 		fmt.Fprintf(os.Stderr, "oofbench: %s: %d callers, %v warm-up + %v\n", s.name, max(1, s.concurrency), o.warmup, o.duration)
-		r := run(ctx, s, o.warmup, o.duration)
+		r := run(ctx, s, o)
 		judge(s, &r, prior)
 		prior[s.name] = r
 		results = append(results, r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"sync"
@@ -79,10 +80,11 @@ type workerStats struct {
 	lastAt time.Time
 }
 
-// run drives s: setup, then concurrency workers call op in a closed loop for
-// warmup (not recorded) plus duration (recorded). A call counts when it
-// started inside the measured window.
-func run(ctx context.Context, s scenario, warmup, duration time.Duration) result {
+// run drives s: setup, a wait for the machine to settle, then concurrency
+// workers call op in a closed loop for o.warmup (not recorded) plus
+// o.duration (recorded). A call counts when it started inside the measured
+// window.
+func run(ctx context.Context, s scenario, o options) result {
 	r := result{name: s.name, goal: s.goal, errTexts: map[string]int{}}
 	if s.setup != nil {
 		if err := s.setup(ctx); err != nil {
@@ -92,6 +94,10 @@ func run(ctx context.Context, s scenario, warmup, duration time.Duration) result
 			return r
 		}
 	}
+	if o.settle > 0 && !settle(ctx, o.settle) {
+		fmt.Fprintf(os.Stderr, "oofbench: %s: the machine is still busy after %v; measuring anyway\n", s.name, o.settle)
+	}
+	warmup, duration := o.warmup, o.duration
 	conc := max(1, s.concurrency)
 	start := time.Now()
 	measureFrom := start.Add(warmup)

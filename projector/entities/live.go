@@ -20,6 +20,13 @@ import (
 // PostgreSQL, so a client that got its command's answer never reads the
 // copy's older state (read-your-writes). A failure to mark fails the batch,
 // which is retried: a copy is never left looking current when it is not.
+//
+// Within a process, AfterCommit calls run one at a time, so a late mirror of
+// an older state cannot land between a newer change's commit and its own
+// mirror unnoticed (p still says the copy is behind). Across processes —
+// two owners of a partition during a rebalance — a mirror that read an
+// older committed row may still land after a delete removed the key and
+// bring that copy back until liveTTL; removal is a DEL, not a tombstone.
 const (
 	FieldVersion  = "v"
 	FieldSnapshot = "s"

@@ -24,6 +24,7 @@ var readModels = map[string]string{
 	"games":         `SELECT row_to_json(t)::text FROM games t ORDER BY id`,
 	"sessions":      `SELECT row_to_json(t)::text FROM sessions t ORDER BY id`,
 	"match_history": `SELECT row_to_json(t)::text FROM match_history t ORDER BY session_id`,
+	"entities":      `SELECT row_to_json(t)::text FROM entities t ORDER BY id`,
 	"players":       `SELECT row_to_json(t)::text FROM players t ORDER BY id`,
 	"game_trend":    `SELECT game_id || ' ' || round(log_score::numeric, 6) || ' ' || events FROM game_trend ORDER BY game_id`,
 }
