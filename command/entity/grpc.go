@@ -2,14 +2,10 @@ package entity
 
 import (
 	"context"
-	"strconv"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
-	"github.com/oof-gg/platform/command/session"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/respond"
 )
@@ -30,14 +26,8 @@ func (g *GRPC) Mount(s *grpcx.Services) {
 	s.Add(&commonpb.GameService_ServiceDesc, g, "CreateEntity", "UpdateEntity", "DeleteEntity")
 }
 
-// setVersion sends the entity's version after the call as
-// session.VersionHeader, to send back as session.ExpectedVersionHeader.
-func setVersion(ctx context.Context, version int64) {
-	_ = grpc.SetHeader(ctx, metadata.Pairs(session.VersionHeader, strconv.FormatInt(version, 10)))
-}
-
 func entityBody(ctx context.Context, e *gamepb.Entity, version int64) *gamepb.StandardResponse {
-	setVersion(ctx, version)
+	kit.SetVersion(ctx, version)
 	return respond.Game(func(r *gamepb.StandardResponse) { r.Data = &gamepb.StandardResponse_Entity{Entity: e} })
 }
 
@@ -62,6 +52,6 @@ func (g *GRPC) DeleteEntity(ctx context.Context, req *gamepb.EntityDeleteRequest
 	if err != nil {
 		return nil, respond.GameError(err)
 	}
-	setVersion(ctx, v)
+	kit.SetVersion(ctx, v)
 	return respond.Game(func(*gamepb.StandardResponse) {}), nil
 }

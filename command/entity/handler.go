@@ -6,9 +6,7 @@ package entity
 import (
 	"context"
 	"errors"
-	"strconv"
 
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
@@ -93,29 +91,10 @@ func (h *Handler) load(ctx context.Context, tx aggregate.Tx, id, sessionID, game
 	if e.GetGameId() != gameID {
 		return loaded{}, apperr.NotFound("entity not found in this session")
 	}
-	if err := checkExpectedVersion(ctx, rec.Version); err != nil {
+	if err := kit.CheckExpectedVersion(ctx, "entity", rec.Version); err != nil {
 		return loaded{}, err
 	}
 	return loaded{rec: rec, entity: e}, nil
-}
-
-// checkExpectedVersion applies session.ExpectedVersionHeader to entities: a
-// client that says which version it last saw gets ABORTED instead of
-// overwriting a change it missed.
-func checkExpectedVersion(ctx context.Context, current int64) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(session.ExpectedVersionHeader)
-	if len(v) == 0 {
-		return nil
-	}
-	want, err := strconv.ParseInt(v[0], 10, 64)
-	if err != nil || want < 1 {
-		return apperr.Invalid(session.ExpectedVersionHeader, "must be a positive integer")
-	}
-	if want != current {
-		return apperr.Aborted("entity was changed since version " + v[0] + " (now " + strconv.FormatInt(current, 10) + "); reload and retry")
-	}
-	return nil
 }
 
 func encode(e *gamepb.Entity) ([]byte, error) {

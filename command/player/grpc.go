@@ -2,21 +2,13 @@ package player
 
 import (
 	"context"
-	"strconv"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/respond"
 )
-
-// VersionHeader carries the player's version after a command, to send back
-// as ExpectedVersionHeader on the next one (the contract's Player has no
-// version field).
-const VersionHeader = "x-oof-version"
 
 // GRPC serves CreatePlayer and UpdatePlayer of PlayerService.
 type GRPC struct {
@@ -49,7 +41,7 @@ func (g *GRPC) UpdatePlayer(ctx context.Context, req *playerpb.PlayerUpdate) (*p
 }
 
 func body(ctx context.Context, p *playerpb.Player, version int64) *playerpb.StandardResponse {
-	_ = grpc.SetHeader(ctx, metadata.Pairs(VersionHeader, strconv.FormatInt(version, 10)))
+	kit.SetVersion(ctx, version)
 	return respond.Player(func(r *playerpb.StandardResponse) {
 		r.Data = &playerpb.StandardResponse_SinglePlayer{SinglePlayer: p}
 	})

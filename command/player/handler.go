@@ -7,10 +7,8 @@ package player
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
@@ -30,11 +28,6 @@ const (
 	// source is also that of UserRoleChanged: the role change is decided
 	// here, not by the auth commands.
 	source = "/oof/command/player"
-
-	// ExpectedVersionHeader lets a client say which version it last saw
-	// (the VersionHeader of its last answer); a mismatch fails with ABORTED
-	// instead of overwriting a change it missed. Same names as sessions.
-	ExpectedVersionHeader = "x-oof-expected-version"
 )
 
 // Handler handles the player commands. Deps.Store is not used: player
@@ -123,18 +116,4 @@ func encode(p *playerpb.Player) ([]byte, error) {
 		return nil, apperr.Internal("encode player", err)
 	}
 	return b, nil
-}
-
-// expectedVersion reads ExpectedVersionHeader; 0 means the client sent none.
-func expectedVersion(ctx context.Context) (int64, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(ExpectedVersionHeader)
-	if len(v) == 0 {
-		return 0, nil
-	}
-	want, err := strconv.ParseInt(v[0], 10, 64)
-	if err != nil || want < 1 {
-		return 0, apperr.Invalid(ExpectedVersionHeader, "must be a positive integer")
-	}
-	return want, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
@@ -37,7 +38,7 @@ func (h *Handler) Update(ctx context.Context, req *playerpb.PlayerUpdate) (*play
 	if err := c.Err(); err != nil {
 		return nil, 0, err
 	}
-	expected, err := expectedVersion(ctx)
+	expected, err := kit.ExpectedVersion(ctx)
 	if err != nil {
 		return nil, 0, err
 	}

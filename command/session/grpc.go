@@ -2,20 +2,13 @@ package session
 
 import (
 	"context"
-	"strconv"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/respond"
 )
-
-// VersionHeader carries the session's version after a change, to send back
-// as ExpectedVersionHeader on the next one.
-const VersionHeader = "x-oof-version"
 
 // GRPC serves the session commands of GameService.
 type GRPC struct {
@@ -32,7 +25,7 @@ func (g *GRPC) Mount(s *grpcx.Services) {
 }
 
 func sessionBody(ctx context.Context, s *gamepb.Session, version int64) *gamepb.StandardResponse {
-	_ = grpc.SetHeader(ctx, metadata.Pairs(VersionHeader, strconv.FormatInt(version, 10)))
+	kit.SetVersion(ctx, version)
 	return respond.Game(func(r *gamepb.StandardResponse) { r.Data = &gamepb.StandardResponse_Session{Session: s} })
 }
 

@@ -7,9 +7,7 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
 
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
@@ -23,10 +21,6 @@ import (
 const Projector = "sessions"
 
 const source = "/oof/command/session"
-
-// ExpectedVersionHeader lets a client say which version it last saw; a
-// mismatch fails with ABORTED instead of overwriting a change it missed.
-const ExpectedVersionHeader = "x-oof-expected-version"
 
 // Handler handles the session commands.
 type Handler struct {
@@ -71,26 +65,10 @@ func (h *Handler) load(ctx context.Context, tx aggregate.Tx, id, gameID string) 
 	if err := proto.Unmarshal(grec.State, g); err != nil {
 		return loaded{}, apperr.Internal("decode game", err)
 	}
-	if err := checkExpectedVersion(ctx, rec.Version); err != nil {
+	if err := kit.CheckExpectedVersion(ctx, "session", rec.Version); err != nil {
 		return loaded{}, err
 	}
 	return loaded{rec: rec, session: s, gameOwner: grec.Owner, game: g}, nil
-}
-
-func checkExpectedVersion(ctx context.Context, current int64) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	v := md.Get(ExpectedVersionHeader)
-	if len(v) == 0 {
-		return nil
-	}
-	want, err := strconv.ParseInt(v[0], 10, 64)
-	if err != nil || want < 1 {
-		return apperr.Invalid(ExpectedVersionHeader, "must be a positive integer")
-	}
-	if want != current {
-		return apperr.Aborted("session was changed since version " + v[0] + " (now " + strconv.FormatInt(current, 10) + "); reload and retry")
-	}
-	return nil
 }
 
 func (h *Handler) save(ctx context.Context, tx aggregate.Tx, l loaded) error {

@@ -76,7 +76,7 @@ func TestUsersProjectorCrashRestartEqualsReplay(t *testing.T) {
 	runUntilCaughtUp(t, ctx, users.New(topic), fresh, topic, end, "fresh"+harness.RandomID(3)+".")
 
 	waitCaughtUp(t, ctx, env.Pool, topic, end)
-	live, a, b := dumpUsers(t, ctx, env.Pool), dumpUsers(t, ctx, crashed), dumpUsers(t, ctx, fresh)
+	live, a, b := dump(t, ctx, env.Pool, readModels["users"]), dump(t, ctx, crashed, readModels["users"]), dump(t, ctx, fresh, readModels["users"])
 	if len(live) < 15 {
 		t.Fatalf("live read model has only %d users", len(live))
 	}
@@ -170,17 +170,4 @@ func waitCaughtUp(t *testing.T, ctx context.Context, pool *pgxpool.Pool, topic s
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func dumpUsers(t *testing.T, ctx context.Context, pool *pgxpool.Pool) []string {
-	t.Helper()
-	rows, err := pool.Query(ctx, `SELECT row_to_json(u)::text FROM users u ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
