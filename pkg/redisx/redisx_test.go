@@ -1,0 +1,96 @@
+package redisx
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestKeys(t *testing.T) {
+	cases := []struct {
+		prefix string
+		parts  []string
+		want   string
+	}{
+		{"oof:", []string{"rt", "abc"}, "oof:rt:abc"},
+		{"oof:", []string{"rl", "login", "1.2.3.4"}, "oof:rl:login:1.2.3.4"},
+		{"oof:", []string{"single"}, "oof:single"},
+		{"oof:", nil, "oof:"},
+		{"", []string{"a", "b"}, "a:b"},
+		{"t42:", []string{"rt", "{sid}", "hash"}, "t42:rt:{sid}:hash"},
+		{"oof:", []string{"", "x"}, "oof::x"},
+	}
+	for _, tc := range cases {
+		k := NewKeys(tc.prefix)
+		if got := k.Key(tc.parts...); got != tc.want {
+			t.Errorf("NewKeys(%q).Key(%q) = %q, want %q", tc.prefix, tc.parts, got, tc.want)
+		}
+		if k.Prefix() != tc.prefix {
+			t.Errorf("Prefix() = %q, want %q", k.Prefix(), tc.prefix)
+		}
+	}
+}
+
+// startRedis returns the address of a Redis for the test: OOF_TEST_REDIS_ADDR
+// if set, else a throwaway redis-server on a free loopback port. It skips
+// when neither is available.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	if addr := os.Getenv("OOF_TEST_REDIS_ADDR"); addr != "" {
+		return addr
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("no redis-server on PATH and OOF_TEST_REDIS_ADDR unset")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+func TestConnect(t *testing.T) {
+	addr := startRedis(t)
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		c, cerr := Connect(context.Background(), addr, time.Second)
+		if err = cerr; err == nil {
+			defer c.Close()
+			if err := c.Set(context.Background(), NewKeys("redisx-test:").Key("k"), "v", time.Minute).Err(); err != nil {
+				t.Fatalf("client does not work: %v", err)
+			}
+			return
+		}
+	}
+	t.Fatalf("Connect to a running server: %v", err)
+}
+
+func TestConnectFailsFast(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens here any more
+	start := time.Now()
+	c, err := Connect(context.Background(), addr, 500*time.Millisecond)
+	if err == nil {
+		c.Close()
+		t.Fatal("Connect succeeded with no server")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Connect took %v, want it bounded by its timeout", d)
+	}
+}
