@@ -32,6 +32,9 @@ func scenarios(b *bench) []scenario {
 		register(b),
 		login(b),
 		validateToken(b),
+		createSession(b),
+		getSession(b),
+		projectionLag(b),
 	}
 }
 
@@ -53,6 +56,7 @@ type bench struct {
 	opts       options
 	env        *harness.Env
 	clients    []authpb.AuthServiceClient
+	conns      []*grpc.ClientConn // the connections behind clients
 	hashParams config.PasswordHashConfig
 	runID      string // makes usernames unique per run
 }
@@ -183,6 +187,7 @@ func startBench(ctx context.Context, o options) (*bench, func(), error) {
 		env.Stop()
 	}
 	b.clients = append(b.clients, authpb.NewAuthServiceClient(env.Conn))
+	b.conns = append(b.conns, env.Conn)
 	for len(b.clients) < o.conns {
 		c, err := grpc.NewClient(env.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -190,6 +195,7 @@ func startBench(ctx context.Context, o options) (*bench, func(), error) {
 			return nil, nil, err
 		}
 		conns = append(conns, c)
+		b.conns = append(b.conns, c)
 		b.clients = append(b.clients, authpb.NewAuthServiceClient(c))
 	}
 	return b, cleanup, nil

@@ -24,6 +24,9 @@ type scenario struct {
 	// worker's calls from 0 (warm-up calls included, so i is unique per worker
 	// for the whole scenario).
 	op func(ctx context.Context, worker, i int) error
+	// rate, when > 0, paces the calls of all workers together at this many
+	// per second (open loop); the wait for a call's slot is not measured.
+	rate float64
 	// goal describes the target for the table ("" = none).
 	goal string
 	// check decides whether the goal is met; prior holds the results of the
@@ -35,7 +38,7 @@ type scenario struct {
 type result struct {
 	name     string
 	ops      int           // successful measured calls
-	errors   int           // failed measured calls (and setup failures)
+	errors   int           // failed calls, warm-up included (and setup failures)
 	elapsed  time.Duration // from the end of the warm-up to the last measured call's end
 	lat      []time.Duration
 	errTexts map[string]int // distinct error messages and how often they happened
@@ -113,6 +116,13 @@ func run(ctx context.Context, s scenario, o options) result {
 			st := &stats[w]
 			st.errs = map[string]int{}
 			for i := 0; ; i++ {
+				if s.rate > 0 {
+					// Worker w owns every conc-th slot of the shared schedule.
+					slot := start.Add(time.Duration(float64(i*conc+w) / s.rate * float64(time.Second)))
+					if d := time.Until(slot); d > 0 {
+						time.Sleep(d)
+					}
+				}
 				t0 := time.Now()
 				if !t0.Before(measureUntil) || ctx.Err() != nil {
 					return
@@ -121,18 +131,19 @@ func run(ctx context.Context, s scenario, o options) result {
 				err := s.op(cctx, w, i)
 				cancel()
 				t1 := time.Now()
-				if t0.Before(measureFrom) {
-					continue
-				}
-				st.lastAt = t1
-				if err != nil {
+				if err != nil { // warm-up failures count too: every error is reported
 					st.nErr++
 					if msg := err.Error(); len(st.errs) < maxErrTexts || st.errs[msg] > 0 {
 						st.errs[msg]++
 					}
+				}
+				if t0.Before(measureFrom) {
 					continue
 				}
-				st.lat = append(st.lat, t1.Sub(t0))
+				st.lastAt = t1
+				if err == nil {
+					st.lat = append(st.lat, t1.Sub(t0))
+				}
 			}
 		}()
 	}

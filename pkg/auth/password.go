@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"golang.org/x/crypto/argon2"
@@ -20,11 +21,14 @@ type PasswordHasher struct {
 	// dummy is verified when an account does not exist, so a failed login
 	// costs the same time whether or not the user is known.
 	dummy string
+	// slots bounds concurrent hashes to the CPUs: more would only share the
+	// cores slower and multiply memory (each hash takes MemoryKiB).
+	slots chan struct{}
 }
 
 // NewPasswordHasher returns a hasher with the given cost.
 func NewPasswordHasher(p config.PasswordHashConfig) (*PasswordHasher, error) {
-	h := &PasswordHasher{params: p}
+	h := &PasswordHasher{params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	dummy, err := h.Hash("not-a-real-password-just-timing")
 	if err != nil {
 		return nil, err
@@ -39,7 +43,7 @@ func (h *PasswordHasher) Hash(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, 32)
+	key := h.idKey([]byte(password), salt, h.params.Iterations, h.params.MemoryKiB, h.params.Parallelism, 32)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		h.params.MemoryKiB, h.params.Iterations, h.params.Parallelism,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
@@ -50,16 +54,16 @@ func (h *PasswordHasher) Hash(password string) (string, error) {
 // and always fails, taking the same time as a real check.
 func (h *PasswordHasher) Verify(password, encoded string) bool {
 	if encoded == "" {
-		_, _ = verifyPHC(password, h.dummy)
+		_, _ = h.verifyPHC(password, h.dummy)
 		return false
 	}
-	ok, err := verifyPHC(password, encoded)
+	ok, err := h.verifyPHC(password, encoded)
 	return err == nil && ok
 }
 
 var errBadHash = errors.New("malformed argon2id hash")
 
-func verifyPHC(password, encoded string) (bool, error) {
+func (h *PasswordHasher) verifyPHC(password, encoded string) (bool, error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errBadHash
@@ -81,6 +85,12 @@ func verifyPHC(password, encoded string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, errBadHash
 	}
-	got := argon2.IDKey([]byte(password), salt, iter, mem, par, uint32(len(want)))
+	got := h.idKey([]byte(password), salt, iter, mem, par, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+func (h *PasswordHasher) idKey(password, salt []byte, iter, mem uint32, par uint8, n uint32) []byte {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	return argon2.IDKey(password, salt, iter, mem, par, n)
 }

@@ -8,7 +8,15 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
+
+// quietLog silences go-redis's pool logging (the dial failures below are
+// expected).
+type quietLog struct{}
+
+func (quietLog) Printf(context.Context, string, ...any) {}
 
 func TestKeys(t *testing.T) {
 	cases := []struct {
@@ -84,6 +92,7 @@ func TestConnectFailsFast(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens here any more
+	redis.SetLogger(quietLog{})
 	start := time.Now()
 	c, err := Connect(context.Background(), addr, 500*time.Millisecond)
 	if err == nil {
