@@ -245,24 +245,22 @@ func TestStatusErrorsPassThrough(t *testing.T) {
 }
 
 // An internal error whose cause is a downstream gRPC status must still be
-// INTERNAL with only its own message. status.FromError finds the wrapped
-// status through Unwrap, so today the downstream code and the full error
-// text (cause included) reach the client. Tracked as a known bug: skips
-// while it reproduces, asserts once fixed.
+// INTERNAL with only its own message (status.FromError would find the
+// wrapped status through Unwrap and leak its code and text).
 func TestStatusCauseDoesNotLeak(t *testing.T) {
 	err := Internal("load profile", status.Error(codes.NotFound, "table profiles: "+secret))
 	st := ToStatus(err)
 	if st.Code() != codes.Internal || st.Message() != "load profile" {
-		t.Skipf("KNOWN BUG (pkg/apperr/grpc.go ToStatus/Code): got %v %q", st.Code(), st.Message())
+		t.Fatalf("cause leaked: got %v %q", st.Code(), st.Message())
 	}
 }
 
 // A Kind outside the table must not map to OK (a failed call reported as a
-// success). Tracked as a known bug like the one above.
+// success).
 func TestUnknownKindIsNotOK(t *testing.T) {
 	st := ToStatus(New(Kind(99), "boom"))
 	if st.Code() == codes.OK {
-		t.Skipf("KNOWN BUG (pkg/apperr/grpc.go ToStatus): unknown Kind maps to OK; st.Err() = %v", st.Err())
+		t.Fatalf("unknown Kind maps to OK; st.Err() = %v", st.Err())
 	}
 	if st.Code() != codes.Internal {
 		t.Fatalf("unknown kind code = %v, want Internal", st.Code())

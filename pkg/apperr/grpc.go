@@ -28,6 +28,10 @@ func Code(err error) codes.Code {
 	if err == nil {
 		return codes.OK
 	}
+	var e *Error
+	if errors.As(err, &e) {
+		return kindCode(e.Kind)
+	}
 	if s, ok := status.FromError(err); ok {
 		return s.Code()
 	}
@@ -37,7 +41,15 @@ func Code(err error) codes.Code {
 	if errors.Is(err, context.Canceled) {
 		return codes.Canceled
 	}
-	return kindCodes[KindOf(err)]
+	return kindCode(KindOf(err))
+}
+
+// kindCode never answers OK for an error, whatever its kind.
+func kindCode(k Kind) codes.Code {
+	if c, ok := kindCodes[k]; ok {
+		return c
+	}
+	return codes.Internal
 }
 
 // ToStatus converts any error into the gRPC status the client sees. Internal
@@ -46,18 +58,20 @@ func ToStatus(err error) *status.Status {
 	if err == nil {
 		return status.New(codes.OK, "")
 	}
-	if s, ok := status.FromError(err); ok {
-		return s
-	}
+	// A classified error decides what the client sees, even when its cause
+	// is a gRPC status from a downstream call (that would leak its text).
 	var e *Error
 	if !errors.As(err, &e) {
+		if s, ok := status.FromError(err); ok {
+			return s
+		}
 		code := Code(err)
 		if code == codes.Internal {
 			return status.New(codes.Internal, "internal error")
 		}
 		return status.New(code, code.String())
 	}
-	st := status.New(kindCodes[e.Kind], e.Message)
+	st := status.New(kindCode(e.Kind), e.Message)
 	switch {
 	case len(e.Fields) > 0:
 		br := &errdetails.BadRequest{}

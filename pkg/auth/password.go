@@ -77,6 +77,11 @@ func (h *PasswordHasher) verifyPHC(password, encoded string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &par); err != nil {
 		return false, errBadHash
 	}
+	// A stored hash names its own cost: bound it, so a corrupt or hostile
+	// row can neither crash argon2 (t or p of 0) nor allocate without limit.
+	if iter < 1 || iter > 100 || par < 1 || mem < 8*uint32(par) || mem > 4*1024*1024 {
+		return false, errBadHash
+	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
 		return false, errBadHash

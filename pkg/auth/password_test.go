@@ -148,10 +148,8 @@ func TestPasswordVerifyRejectsMalformed(t *testing.T) {
 	}
 }
 
-// Hashes whose embedded cost is zero make argon2 panic. A stored hash is
-// trusted data, but Verify documents that malformed hashes fail, so this
-// case is tracked as a known bug: it skips while the panic remains, and
-// asserts rejection once it is fixed.
+// Hashes whose embedded cost is zero would make argon2 panic; Verify must
+// reject them (and absurd costs) like any malformed hash.
 func TestPasswordVerifyZeroCostParams(t *testing.T) {
 	h := newHasher(t, cheap)
 	parts := strings.Split(mustHash(t, h, "pw"), "$")
@@ -164,7 +162,7 @@ func TestPasswordVerifyZeroCostParams(t *testing.T) {
 				ok = h.Verify("pw", enc)
 			}()
 			if panicked {
-				t.Skipf("KNOWN BUG (pkg/auth/password.go verifyPHC): Verify panics on %q instead of rejecting it", params)
+				t.Fatalf("Verify panics on %q instead of rejecting it", params)
 			}
 			if ok {
 				t.Fatalf("Verify accepted %q", enc)

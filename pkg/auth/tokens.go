@@ -22,6 +22,9 @@ type Keyring struct {
 // makes a random one (single-process development only: other processes
 // would not share it).
 func NewKeyring(keys map[string][]byte, active string) (*Keyring, error) {
+	if len(keys) == 0 && active != "" {
+		return nil, fmt.Errorf("active key %q given but the keyring is empty", active)
+	}
 	if len(keys) == 0 {
 		secret := make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {

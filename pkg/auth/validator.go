@@ -77,7 +77,9 @@ func (v *Validator) isRevoked(ctx context.Context, sid string) (bool, error) {
 		if len(v.cache) >= maxCacheEntries {
 			v.cache = map[string]revocationEntry{}
 		}
-		v.cache[sid] = revocationEntry{revoked: revoked, checkedAt: now}
+		if !v.cache[sid].revoked { // a concurrent "revoked" answer is final
+			v.cache[sid] = revocationEntry{revoked: revoked, checkedAt: now}
+		}
 		v.mu.Unlock()
 	}
 	return revoked, nil

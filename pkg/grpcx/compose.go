@@ -9,6 +9,8 @@ import (
 	"sort"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Services collects implementations method by method. A service's methods
@@ -71,6 +73,8 @@ func (s *Services) RegisterOn(srv *grpc.Server) {
 			desc.Methods[i] = md
 			if owner, ok := parts.owners[md.MethodName]; ok {
 				desc.Methods[i].Handler = routeUnary(md.Handler, owner)
+			} else {
+				desc.Methods[i].Handler = unimplementedUnary(desc.ServiceName, md.MethodName)
 			}
 		}
 		desc.Streams = make([]grpc.StreamDesc, len(parts.desc.Streams))
@@ -78,6 +82,8 @@ func (s *Services) RegisterOn(srv *grpc.Server) {
 			desc.Streams[i] = sd
 			if owner, ok := parts.owners[sd.StreamName]; ok {
 				desc.Streams[i].Handler = routeStream(sd.Handler, owner)
+			} else {
+				desc.Streams[i].Handler = unimplementedStream(desc.ServiceName, sd.StreamName)
 			}
 		}
 		srv.RegisterService(&desc, parts.anyImpl)
@@ -94,6 +100,26 @@ func routeUnary(h grpc.MethodHandler, owner any) grpc.MethodHandler {
 
 func routeStream(h grpc.StreamHandler, owner any) grpc.StreamHandler {
 	return func(_ any, stream grpc.ServerStream) error { return h(owner, stream) }
+}
+
+// unimplementedUnary answers a method nobody registered. It still decodes
+// the request and runs the interceptors, so authentication applies first.
+func unimplementedUnary(service, method string) grpc.MethodHandler {
+	return func(_ any, ctx context.Context, dec func(any) error, ic grpc.UnaryServerInterceptor) (any, error) {
+		call := func(context.Context, any) (any, error) {
+			return nil, status.Errorf(codes.Unimplemented, "method %s not implemented", method)
+		}
+		if ic == nil {
+			return call(ctx, nil)
+		}
+		return ic(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/" + service + "/" + method}, call)
+	}
+}
+
+func unimplementedStream(_, method string) grpc.StreamHandler {
+	return func(any, grpc.ServerStream) error {
+		return status.Errorf(codes.Unimplemented, "method %s not implemented", method)
+	}
 }
 
 func hasMethod(desc *grpc.ServiceDesc, name string) bool {

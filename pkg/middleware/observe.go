@@ -78,7 +78,8 @@ func Trace() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
 // validTraceParent accepts the W3C version-00 shape only, so arbitrary
 // client bytes never reach Kafka headers.
 func validTraceParent(s string) bool {
-	if len(s) != 55 || s[2] != '-' || s[35] != '-' || s[52] != '-' {
+	if len(s) != 55 || s[:3] != "00-" || s[35] != '-' || s[52] != '-' ||
+		s[3:35] == "00000000000000000000000000000000" || s[36:52] == "0000000000000000" {
 		return false
 	}
 	for i, c := range s {
