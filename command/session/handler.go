@@ -57,7 +57,7 @@ func (h *Handler) load(ctx context.Context, tx aggregate.Tx, id, gameID string) 
 	}
 	// The game is read, not locked: its owner and limits rarely change, and
 	// locking it would serialize every session update of a game.
-	grec, err := h.Store.Load(ctx, aggregate.KindGame, rec.Parent)
+	grec, err := tx.Get(ctx, aggregate.KindGame, rec.Parent)
 	if err != nil {
 		return loaded{}, err
 	}

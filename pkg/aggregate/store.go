@@ -85,6 +85,13 @@ func (t Tx) Lock(ctx context.Context, kind Kind, id string) (Record, error) {
 	return load(ctx, t.tx, kind, id, true)
 }
 
+// Get reads an aggregate inside the transaction without locking it. Reads
+// inside a write must use the transaction's connection: taking a second one
+// from the pool could deadlock once every connection holds a transaction.
+func (t Tx) Get(ctx context.Context, kind Kind, id string) (Record, error) {
+	return load(ctx, t.tx, kind, id, false)
+}
+
 // CountLiveChildren counts live aggregates of kind under parent.
 func (t Tx) CountLiveChildren(ctx context.Context, kind Kind, parent string) (int, error) {
 	var n int
