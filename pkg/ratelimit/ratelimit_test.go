@@ -2,9 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,43 +11,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/oof-gg/platform/pkg/redisx"
+	"github.com/oof-gg/platform/pkg/redisx/redistest"
 )
 
-// redisClient connects to OOF_TEST_REDIS_ADDR, or to a throwaway
-// redis-server on a free loopback port; it skips when neither exists.
-func redisClient(t *testing.T) *redis.Client {
-	t.Helper()
-	addr := os.Getenv("OOF_TEST_REDIS_ADDR")
-	if addr == "" {
-		bin, err := exec.LookPath("redis-server")
-		if err != nil {
-			t.Skip("no redis-server on PATH and OOF_TEST_REDIS_ADDR unset")
-		}
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		addr = "127.0.0.1:" + strconv.Itoa(port)
-	}
-	var lastErr error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		c, err := redisx.Connect(context.Background(), addr, time.Second)
-		if err == nil {
-			t.Cleanup(func() { _ = c.Close() })
-			return c
-		}
-		lastErr = err
-	}
-	t.Fatalf("redis at %s: %v", addr, lastErr)
-	return nil
-}
+func redisClient(t *testing.T) *redis.Client { return redistest.Client(t) }
 
 var testRun atomic.Int64
 

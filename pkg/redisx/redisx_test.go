@@ -3,12 +3,10 @@ package redisx
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/oof-gg/platform/pkg/redisx/redistest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -43,31 +41,7 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-// startRedis returns the address of a Redis for the test: OOF_TEST_REDIS_ADDR
-// if set, else a throwaway redis-server on a free loopback port. It skips
-// when neither is available.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	if addr := os.Getenv("OOF_TEST_REDIS_ADDR"); addr != "" {
-		return addr
-	}
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("no redis-server on PATH and OOF_TEST_REDIS_ADDR unset")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return "127.0.0.1:" + strconv.Itoa(port)
-}
+func startRedis(t *testing.T) string { return redistest.Addr(t) }
 
 func TestConnect(t *testing.T) {
 	addr := startRedis(t)
