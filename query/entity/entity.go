@@ -12,7 +12,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/protobuf/proto"
 
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
@@ -22,6 +21,7 @@ import (
 	"github.com/oof-gg/platform/pkg/respond"
 	"github.com/oof-gg/platform/pkg/validate"
 	"github.com/oof-gg/platform/projector/entities"
+	"github.com/oof-gg/platform/query/kit"
 )
 
 // VersionHeader carries the version of the entity read, for the commands'
@@ -88,11 +88,7 @@ func (r *Reader) live(ctx context.Context, id, sessionID string) (*gamepb.Entity
 }
 
 func decode(snap []byte) (*gamepb.Entity, error) {
-	e := &gamepb.Entity{}
-	if err := proto.Unmarshal(snap, e); err != nil {
-		return nil, apperr.Internal("decode entity snapshot", err)
-	}
-	return e, nil
+	return kit.Decode(snap, func() *gamepb.Entity { return &gamepb.Entity{} })
 }
 
 // GRPC serves GetEntity.

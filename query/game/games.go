@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
-	"google.golang.org/protobuf/proto"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	"github.com/oof-gg/platform/pkg/apperr"
@@ -130,9 +129,5 @@ func (r *Reader) Trending(ctx context.Context, limit *int32, cursor *string) (Pa
 }
 
 func decode(snap []byte) (*gamepb.Game, error) {
-	g := &gamepb.Game{}
-	if err := proto.Unmarshal(snap, g); err != nil {
-		return nil, apperr.Internal("decode game snapshot", err)
-	}
-	return g, nil
+	return kit.Decode(snap, func() *gamepb.Game { return &gamepb.Game{} })
 }

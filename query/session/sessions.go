@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/protobuf/proto"
 
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
@@ -17,6 +16,7 @@ import (
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/respond"
 	"github.com/oof-gg/platform/pkg/validate"
+	"github.com/oof-gg/platform/query/kit"
 )
 
 // maxLiveSessions bounds one "all live sessions of a game" answer; games
@@ -62,11 +62,7 @@ func (r *Reader) Live(ctx context.Context, gameID string) ([]*gamepb.Session, er
 }
 
 func decode(snap []byte) (*gamepb.Session, error) {
-	s := &gamepb.Session{}
-	if err := proto.Unmarshal(snap, s); err != nil {
-		return nil, apperr.Internal("decode session snapshot", err)
-	}
-	return s, nil
+	return kit.Decode(snap, func() *gamepb.Session { return &gamepb.Session{} })
 }
 
 // GRPC serves GetSession.
