@@ -48,7 +48,7 @@ var targetDeps = map[string]string{
 	"kafka":    types.ServiceConditionHealthy,
 }
 
-// wantEnv is the configuration every oof target gets (docs/CONVENTIONS-draft.md).
+// wantEnv is the configuration every oof target gets (docs/conventions.md).
 var wantEnv = map[string]string{
 	"OOF_GRPC_ADDR":     "0.0.0.0:8080",
 	"OOF_ADMIN_ADDR":    "0.0.0.0:8081",
