@@ -15,19 +15,20 @@ if scripts/infra.sh status >/dev/null 2>&1; then
 else
   tmp=$(mktemp -d /tmp/oof-infra-XXXXXX)
   chmod 755 "$tmp" # PostgreSQL runs as its own user when we are root
-  export DATA_DIR="$tmp"
+  mapfile -t ports < <(scripts/infra.sh free-port 4)
+  # The set's settings, for its start, env and stop (the command itself
+  # must not inherit them).
+  infra=(DATA_DIR="$tmp" PG_PORT="${ports[0]}" REDIS_PORT="${ports[1]}" KAFKA_PORT="${ports[2]}" KAFKA_CONTROLLER_PORT="${ports[3]}")
   cleanup() {
-    scripts/infra.sh stop >/dev/null 2>&1 || true
+    env "${infra[@]}" scripts/infra.sh stop >/dev/null 2>&1 || true
     rm -rf "$tmp"
   }
   trap cleanup EXIT
-  mapfile -t ports < <(scripts/infra.sh free-port 4)
-  export PG_PORT=${ports[0]} REDIS_PORT=${ports[1]} KAFKA_PORT=${ports[2]} KAFKA_CONTROLLER_PORT=${ports[3]}
-  scripts/infra.sh start >&2
-  eval "$(scripts/infra.sh env)"
+  env "${infra[@]}" scripts/infra.sh start >&2
+  eval "$(env "${infra[@]}" scripts/infra.sh env)"
 fi
 export OOF_TEST_POSTGRES_URL="$OOF_POSTGRES_URL" OOF_TEST_REDIS_ADDR="$OOF_REDIS_ADDR" OOF_TEST_KAFKA_BROKERS="$OOF_KAFKA_BROKERS"
-unset OOF_POSTGRES_URL OOF_REDIS_ADDR OOF_KAFKA_BROKERS DATA_DIR PG_PORT REDIS_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT
+unset OOF_POSTGRES_URL OOF_REDIS_ADDR OOF_KAFKA_BROKERS
 
 # Not exec: the EXIT trap must still stop what we started.
 "$@"
