@@ -41,6 +41,13 @@ type Deps struct {
 // the commit, so the write model never commits a change the log lacks.
 // Afterwards Execute waits until projector has applied the last event.
 func (d Deps) Execute(ctx context.Context, projector string, decide func(aggregate.Tx) ([]eventlog.Event, error)) error {
+	return d.ExecuteFor(ctx, func(eventlog.Position) string { return projector }, decide)
+}
+
+// ExecuteFor is Execute for commands whose events feed several read models:
+// projectorOf names the projector that applies an event's topic, and each
+// is waited for once, at its last event.
+func (d Deps) ExecuteFor(ctx context.Context, projectorOf func(eventlog.Position) string, decide func(aggregate.Tx) ([]eventlog.Event, error)) error {
 	var positions []eventlog.Position
 	err := d.Store.InTx(ctx, func(tx aggregate.Tx) error {
 		events, err := decide(tx)
@@ -59,8 +66,12 @@ func (d Deps) Execute(ctx context.Context, projector string, decide func(aggrega
 	if err != nil {
 		return err
 	}
-	if len(positions) > 0 {
-		d.await(ctx, projector, positions[len(positions)-1])
+	last := map[string]eventlog.Position{}
+	for _, pos := range positions {
+		last[projectorOf(pos)] = pos
+	}
+	for projector, pos := range last {
+		d.await(ctx, projector, pos)
 	}
 	return nil
 }

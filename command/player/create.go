@@ -61,8 +61,8 @@ func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.P
 			p.Id = id.String()
 		}
 	}
-	err = h.execute(ctx, func(tx writeTx) ([]eventlog.Event, error) {
-		acct, isAccount, err := tx.account(ctx, p.GetId())
+	err = h.execute(ctx, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+		acct, isAccount, err := loadAccount(ctx, tx, p.GetId())
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +82,7 @@ func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.P
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.save(ctx, aggregate.Record{Kind: aggregate.KindPlayer, ID: p.GetId(), Owner: caller.UserID, State: state}, 0); err != nil {
+		if err := tx.Save(ctx, aggregate.Record{Kind: aggregate.KindPlayer, ID: p.GetId(), Owner: caller.UserID, Live: true, State: state}, 0); err != nil {
 			return nil, err
 		}
 		return append([]eventlog.Event{h.event(p.GetId(), &eventspb.PlayerCreated{
@@ -98,7 +98,7 @@ func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.P
 // humanDefaults fills a human player from its account. A role other than
 // the account's is a role change: admins only, and it changes the account
 // (the role in its tokens) in the same write.
-func (h *Handler) humanDefaults(ctx context.Context, tx writeTx, caller auth.Principal, p *playerpb.Player, acct account) ([]eventlog.Event, error) {
+func (h *Handler) humanDefaults(ctx context.Context, tx aggregate.Tx, caller auth.Principal, p *playerpb.Player, acct account) ([]eventlog.Event, error) {
 	if p.GetUsername() == "" {
 		p.Username = acct.username
 	}
@@ -109,7 +109,7 @@ func (h *Handler) humanDefaults(ctx context.Context, tx writeTx, caller auth.Pri
 	if !authz.IsAdmin(caller) {
 		return nil, authz.Denied("set your own role (admins only)")
 	}
-	if err := tx.setAccountRole(ctx, p.GetId(), p.GetRole()); err != nil {
+	if err := setAccountRole(ctx, tx, p.GetId(), p.GetRole()); err != nil {
 		return nil, err
 	}
 	return []eventlog.Event{h.roleChanged(p.GetId(), p.GetRole(), caller.UserID)}, nil

@@ -6,9 +6,8 @@ package player
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
@@ -30,12 +29,9 @@ const (
 	source = "/oof/command/player"
 )
 
-// Handler handles the player commands. Deps.Store is not used: player
-// writes also touch auth_accounts (see writeTx), so they run their own
-// transaction on Pool, the same database.
+// Handler handles the player commands.
 type Handler struct {
 	kit.Deps
-	Pool      *pgxpool.Pool
 	Topic     string // full oof.player.v1 name
 	UserTopic string // full oof.user.v1 name, for UserRoleChanged
 }
@@ -48,48 +44,15 @@ func (h *Handler) userEvent(userID string, m proto.Message) eventlog.Event {
 	return kit.NewEvent(h.UserTopic, userID, "user/"+userID, source, m)
 }
 
-// execute runs decide in a write transaction, publishes its events before
-// the commit (so the write model never holds a change the log lacks), and
-// then waits, bounded, until each read model the events feed has them
-// (read-your-writes).
-func (h *Handler) execute(ctx context.Context, decide func(writeTx) ([]eventlog.Event, error)) error {
-	var positions []eventlog.Position
-	err := inTx(ctx, h.Pool, func(tx writeTx) error {
-		events, err := decide(tx)
-		if err != nil || len(events) == 0 {
-			return err
-		}
-		positions, err = h.Events.Publish(ctx, events...)
-		if err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	last := map[string]eventlog.Position{}
-	for _, pos := range positions {
+// execute runs decide through kit.Deps.ExecuteFor: a role change also
+// feeds the users read model (UserRoleChanged), and both are waited for.
+func (h *Handler) execute(ctx context.Context, decide func(aggregate.Tx) ([]eventlog.Event, error)) error {
+	return h.ExecuteFor(ctx, func(pos eventlog.Position) string {
 		if pos.Topic == h.UserTopic {
-			last[UsersProjector] = pos
-		} else {
-			last[Projector] = pos
+			return UsersProjector
 		}
-	}
-	for projector, pos := range last {
-		h.await(ctx, projector, pos)
-	}
-	return nil
-}
-
-// await: a timeout is not a failure (the event is durable and will be
-// applied); it is logged so slow projections show.
-func (h *Handler) await(ctx context.Context, projector string, pos eventlog.Position) {
-	wctx, cancel := context.WithTimeout(ctx, h.ProjectionWait)
-	defer cancel()
-	if err := h.Waiter.WaitFor(wctx, projector, pos); err != nil {
-		h.Log.WarnContext(ctx, "projection wait ended early", "projector", projector, "err", err)
-	}
+		return Projector
+	}, decide)
 }
 
 // loaded is a player's write-model record and decoded state.
@@ -98,8 +61,13 @@ type loaded struct {
 	player *playerpb.Player
 }
 
-func load(ctx context.Context, tx writeTx, id string) (loaded, error) {
-	rec, err := tx.load(ctx, id)
+// load reads a player without locking it: the decision is optimistic and
+// Save fails ABORTED if another write got in between.
+func load(ctx context.Context, tx aggregate.Tx, id string) (loaded, error) {
+	rec, err := tx.Get(ctx, aggregate.KindPlayer, id)
+	if errors.Is(err, aggregate.ErrNotFound) {
+		return loaded{}, apperr.NotFound("player not found")
+	}
 	if err != nil {
 		return loaded{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
 	"github.com/oof-gg/platform/command/kit"
+	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
@@ -44,7 +45,7 @@ func (h *Handler) Update(ctx context.Context, req *playerpb.PlayerUpdate) (*play
 	}
 	var out *playerpb.Player
 	var version int64
-	err = h.execute(ctx, func(tx writeTx) ([]eventlog.Event, error) {
+	err = h.execute(ctx, func(tx aggregate.Tx) ([]eventlog.Event, error) {
 		l, err := load(ctx, tx, req.GetId())
 		if err != nil {
 			return nil, err
@@ -71,7 +72,7 @@ func (h *Handler) Update(ctx context.Context, req *playerpb.PlayerUpdate) (*play
 		if l.rec.State, err = encode(p); err != nil {
 			return nil, err
 		}
-		if err := tx.save(ctx, l.rec, l.rec.Version); err != nil {
+		if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
 			return nil, err
 		}
 		version++
@@ -114,11 +115,11 @@ func applyUpdate(caller auth.Principal, p *playerpb.Player, req *playerpb.Player
 // sets the role or type: the account's role is what new logins and refreshes
 // put into tokens, so it changes in this same write, announced by
 // UserRoleChanged. Only ids of user accounts can be HUMAN players.
-func (h *Handler) syncAccount(ctx context.Context, tx writeTx, caller auth.Principal, p *playerpb.Player, req *playerpb.PlayerUpdate) ([]eventlog.Event, error) {
+func (h *Handler) syncAccount(ctx context.Context, tx aggregate.Tx, caller auth.Principal, p *playerpb.Player, req *playerpb.PlayerUpdate) ([]eventlog.Event, error) {
 	if !authz.IsAdmin(caller) || (req.Role == nil && req.Type == nil) {
 		return nil, nil
 	}
-	acct, isAccount, err := tx.account(ctx, p.GetId())
+	acct, isAccount, err := loadAccount(ctx, tx, p.GetId())
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func (h *Handler) syncAccount(ctx context.Context, tx writeTx, caller auth.Princ
 	if req.Role == nil || acct.role == p.GetRole() {
 		return nil, nil
 	}
-	if err := tx.setAccountRole(ctx, p.GetId(), p.GetRole()); err != nil {
+	if err := setAccountRole(ctx, tx, p.GetId(), p.GetRole()); err != nil {
 		return nil, err
 	}
 	return []eventlog.Event{h.roleChanged(p.GetId(), p.GetRole(), caller.UserID)}, nil

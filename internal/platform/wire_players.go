@@ -16,7 +16,7 @@ import (
 // user topic too (UserRoleChanged).
 func (p *Platform) mountPlayerCommands(deps kit.Deps) {
 	commandplayer.NewGRPC(&commandplayer.Handler{
-		Deps: deps, Pool: p.infra.pool, Topic: p.cfg.Topic(TopicPlayer), UserTopic: p.cfg.Topic(TopicUser),
+		Deps: deps, Topic: p.cfg.Topic(TopicPlayer), UserTopic: p.cfg.Topic(TopicUser),
 	}).Mount(p.services)
 }
 

@@ -92,6 +92,22 @@ func (t Tx) Get(ctx context.Context, kind Kind, id string) (Record, error) {
 	return load(ctx, t.tx, kind, id, false)
 }
 
+// Exec and QueryRow run other statements in the same transaction, for the
+// few commands that must change another command-side table atomically with
+// an aggregate (a player's role is also its account's role).
+func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	tag, err := t.tx.Exec(ctx, sql, args...)
+	if err != nil {
+		return tag, storeErr(err)
+	}
+	return tag, nil
+}
+
+// QueryRow: see Exec. Scan errors are the caller's to classify.
+func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.tx.QueryRow(ctx, sql, args...)
+}
+
 // CountLiveChildren counts live aggregates of kind under parent.
 func (t Tx) CountLiveChildren(ctx context.Context, kind Kind, parent string) (int, error) {
 	var n int
