@@ -116,7 +116,8 @@ func (s *AccountStore) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// The events are in the log now: commit even if the caller has gone.
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return storeError(err)
 	}
 	return nil

@@ -42,10 +42,13 @@ func (s *Service) RefreshToken(ctx context.Context, token string) (Tokens, error
 	if err != nil {
 		return Tokens{}, apperr.Internal("issue access token", err)
 	}
+	// The rotation already happened: failing now would throw the new token
+	// away, and the client's retry with the old one would look like reuse
+	// and revoke the session. The event is recorded best-effort.
 	if _, err := s.Events.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.TokenRefreshed{
 		UserId: acct.UserID, SessionId: grant.SessionID, RefreshedAt: timestamppb.New(s.Now()),
 	}})); err != nil {
-		return Tokens{}, fmt.Errorf("publish TokenRefreshed: %w", err)
+		s.Log.ErrorContext(ctx, "publish TokenRefreshed", "user_id", acct.UserID, "err", err)
 	}
 	return Tokens{UserID: acct.UserID, AccessToken: access, RefreshToken: next,
 		ExpiresIn: int64(s.Issuer.TTL() / time.Second)}, nil

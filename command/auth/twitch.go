@@ -26,8 +26,8 @@ type TwitchVerifier struct {
 	http             *http.Client
 }
 
-// NewTwitchVerifier returns a verifier calling validateURL. When
-// allowedClientIDs is non-empty, only tokens of those apps are accepted.
+// NewTwitchVerifier returns a verifier calling validateURL that accepts
+// only tokens issued to allowedClientIDs (none: Twitch login is off).
 func NewTwitchVerifier(validateURL string, allowedClientIDs []string, client *http.Client) *TwitchVerifier {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
@@ -37,7 +37,12 @@ func NewTwitchVerifier(validateURL string, allowedClientIDs []string, client *ht
 
 // Verify checks that token is live and was issued to clientID for userID.
 func (v *TwitchVerifier) Verify(ctx context.Context, token, clientID, userID string) (TwitchIdentity, error) {
-	if len(v.allowedClientIDs) > 0 && !slices.Contains(v.allowedClientIDs, clientID) {
+	// Without an allow-list, a token any Twitch app obtained from a user
+	// would log that app's operator into the user's account.
+	if len(v.allowedClientIDs) == 0 {
+		return TwitchIdentity{}, apperr.FailedPrecondition("Twitch login is not configured (OOF_TWITCH_CLIENT_IDS)")
+	}
+	if !slices.Contains(v.allowedClientIDs, clientID) {
 		return TwitchIdentity{}, apperr.PermissionDenied("this Twitch application is not allowed")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.validateURL, nil)

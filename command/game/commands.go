@@ -86,6 +86,7 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.GameCreateRequest) (*g
 	if err != nil {
 		return nil, fmt.Errorf("create game: %w", err)
 	}
+	kit.SetVersion(ctx, 1)
 	return g, nil
 }
 
@@ -118,6 +119,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.GameUpdateRequest) (*g
 		return nil, err
 	}
 	var updated *gamepb.Game
+	var version int64
 	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
 		rec, g, err := LoadGame(ctx, tx, req.GetId())
 		if err != nil {
@@ -125,6 +127,9 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.GameUpdateRequest) (*g
 		}
 		if !authz.CanChangeGame(caller, rec.Owner) {
 			return nil, authz.Denied("change this game (owner or admin only)")
+		}
+		if err := kit.CheckExpectedVersion(ctx, "game", rec.Version); err != nil {
+			return nil, err
 		}
 		applyUpdate(g, req)
 		state, err := proto.Marshal(g)
@@ -135,7 +140,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.GameUpdateRequest) (*g
 		if err := tx.Save(ctx, rec, rec.Version); err != nil {
 			return nil, err
 		}
-		updated = g
+		updated, version = g, rec.Version+1
 		return []eventlog.Event{h.event(g.Id, &eventspb.GameUpdated{
 			Game: g, UpdatedBy: caller.UserID, Version: rec.Version + 1, UpdatedAt: timestamppb.New(h.Now()),
 		})}, nil
@@ -143,6 +148,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.GameUpdateRequest) (*g
 	if err != nil {
 		return nil, fmt.Errorf("update game: %w", err)
 	}
+	kit.SetVersion(ctx, version)
 	return updated, nil
 }
 

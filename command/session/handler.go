@@ -65,9 +65,6 @@ func (h *Handler) load(ctx context.Context, tx aggregate.Tx, id, gameID string) 
 	if err := proto.Unmarshal(grec.State, g); err != nil {
 		return loaded{}, apperr.Internal("decode game", err)
 	}
-	if err := kit.CheckExpectedVersion(ctx, "session", rec.Version); err != nil {
-		return loaded{}, err
-	}
 	return loaded{rec: rec, session: s, gameOwner: grec.Owner, game: g}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
@@ -49,6 +50,9 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.SessionUpdate) (*gamep
 		s := l.session
 		if !authz.CanChangeSession(caller, l.rec.Owner, l.gameOwner, s.GetUserIds()) {
 			return nil, authz.Denied("change this session (members, host, game owner or admin only)")
+		}
+		if err := kit.CheckExpectedVersion(ctx, "session", l.rec.Version); err != nil {
+			return nil, err
 		}
 		if Terminal(s.GetState()) {
 			return nil, apperr.FailedPrecondition("session is " + s.GetState().String() + " and can no longer change")
@@ -138,6 +142,9 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.SessionDelete) error {
 		}
 		if caller.UserID != l.rec.Owner && !authz.CanManageAnySession(caller, l.gameOwner) {
 			return nil, authz.Denied("delete this session (host, game owner or admin only)")
+		}
+		if err := kit.CheckExpectedVersion(ctx, "session", l.rec.Version); err != nil {
+			return nil, err
 		}
 		if Terminal(l.session.GetState()) {
 			return nil, apperr.FailedPrecondition("session is already " + l.session.GetState().String())

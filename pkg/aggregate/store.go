@@ -155,7 +155,8 @@ func (s *Store) InTx(ctx context.Context, fn func(Tx) error) error {
 	if err := fn(Tx{tx: tx}); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	// The events are in the log now: commit even if the caller has gone.
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return storeErr(err)
 	}
 	return nil

@@ -58,6 +58,11 @@ func ToStatus(err error) *status.Status {
 	if err == nil {
 		return status.New(codes.OK, "")
 	}
+	// An error that is itself a finished status (with its body details)
+	// goes out as it is; its cause stays in Error() for the logs.
+	if f, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
+		return f.GRPCStatus()
+	}
 	// A classified error decides what the client sees, even when its cause
 	// is a gRPC status from a downstream call (that would leak its text).
 	var e *Error

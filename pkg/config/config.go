@@ -53,8 +53,8 @@ type Config struct {
 	TrustProxyHeaders    bool
 
 	TwitchValidateURL string
-	// TwitchClientIDs, when set, restricts which Twitch applications' tokens
-	// are accepted.
+	// TwitchClientIDs are the Twitch applications whose tokens are accepted;
+	// empty turns Twitch login off.
 	TwitchClientIDs []string
 }
 

@@ -31,9 +31,11 @@ func NewSaramaConfig(o Options) (*sarama.Config, error) {
 	c := sarama.NewConfig()
 	c.Version = v
 	c.ClientID = o.ClientID
-	c.Net.DialTimeout = 3 * time.Second
-	c.Net.ReadTimeout = 10 * time.Second
-	c.Net.WriteTimeout = 10 * time.Second
+	// Every send must end (delivered or failed) before Publish stops
+	// waiting at ProduceTimeout: 3 attempts of at most a quarter each.
+	c.Net.DialTimeout = o.ProduceTimeout / 4
+	c.Net.ReadTimeout = o.ProduceTimeout / 4
+	c.Net.WriteTimeout = o.ProduceTimeout / 4
 	c.Metadata.Retry.Max = 3
 	c.Metadata.Retry.Backoff = 200 * time.Millisecond
 
@@ -42,9 +44,9 @@ func NewSaramaConfig(o Options) (*sarama.Config, error) {
 	c.Net.MaxOpenRequests = 1 // required by the idempotent producer
 	c.Producer.Return.Successes = true
 	c.Producer.Return.Errors = true
-	c.Producer.Retry.Max = 5
+	c.Producer.Retry.Max = 2
 	c.Producer.Retry.Backoff = 100 * time.Millisecond
-	c.Producer.Timeout = o.ProduceTimeout
+	c.Producer.Timeout = o.ProduceTimeout / 4
 	c.Producer.Partitioner = sarama.NewHashPartitioner
 	c.Producer.Compression = sarama.CompressionNone
 

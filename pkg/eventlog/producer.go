@@ -52,8 +52,11 @@ func (p *Producer) Publish(ctx context.Context, events ...Event) ([]Position, er
 		}
 		msgs = append(msgs, m)
 	}
-	// sarama's SyncProducer does not take a context; run it aside and stop
-	// waiting at the deadline so a dead broker never holds an RPC past it.
+	// sarama's SyncProducer takes no context. The caller's cancellation is
+	// deliberately ignored: giving up on a send that may still land would let
+	// the caller roll back a change whose event is in the log. sarama's own
+	// timeouts (NewSaramaConfig) end every send before p.timeout; the timer
+	// is a last resort and its outcome is reported as unknown.
 	done := make(chan error, 1)
 	go func() { done <- p.sp.SendMessages(msgs) }()
 	timer := time.NewTimer(p.timeout)
@@ -68,9 +71,7 @@ func (p *Producer) Publish(ctx context.Context, events ...Event) ([]Position, er
 			return nil, apperr.Unavailable("event log unavailable", fmt.Errorf("produce: %w", err))
 		}
 	case <-timer.C:
-		return nil, apperr.Unavailable("event log unavailable", errors.New("produce timed out"))
-	case <-ctx.Done():
-		return nil, apperr.Unavailable("event log unavailable", fmt.Errorf("produce: %w", ctx.Err()))
+		return nil, apperr.Unavailable("event log unavailable", errors.New("produce timed out; outcome unknown"))
 	}
 	out := make([]Position, len(msgs))
 	for i, m := range msgs {

@@ -167,11 +167,6 @@ func TestPublishFailuresAreUnavailable(t *testing.T) {
 	}{
 		{"producer error", &fakeSync{err: brokerDown}, context.Background, time.Second, sarama.ErrOutOfBrokers},
 		{"timeout", &fakeSync{block: make(chan struct{})}, context.Background, 50 * time.Millisecond, nil},
-		{"ctx canceled", &fakeSync{block: make(chan struct{})}, func() context.Context {
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			return ctx
-		}, time.Minute, context.Canceled},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,6 +181,19 @@ func TestPublishFailuresAreUnavailable(t *testing.T) {
 				t.Fatalf("err = %v does not wrap %v", err, tc.cause)
 			}
 		})
+	}
+}
+
+// A caller that goes away does not make Publish give up on a send that may
+// still land: the caller would roll back a change whose event is in the log.
+func TestPublishOutlivesCanceledCaller(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	sp := &fakeSync{block: make(chan struct{})}
+	go func() { time.Sleep(50 * time.Millisecond); close(sp.block) }()
+	pos, err := NewProducer(sp, time.Minute, time.Now).Publish(ctx, userEvent())
+	if err != nil || len(pos) != 1 || pos[0].Offset != 100 {
+		t.Fatalf("Publish with a canceled caller = %v, %v; want the delivered position", pos, err)
 	}
 }
 
@@ -276,7 +284,9 @@ func TestNewSaramaConfig(t *testing.T) {
 	if !c.Producer.Idempotent || c.Producer.RequiredAcks != sarama.WaitForAll || c.Net.MaxOpenRequests != 1 {
 		t.Fatal("producer is not idempotent with acks=all")
 	}
-	if c.Producer.Timeout != 10*time.Second || c.Consumer.Offsets.Initial != sarama.OffsetOldest || c.ClientID != "oof-test" {
+	// sarama must finish every send (3 attempts) before Publish's timer.
+	if c.Producer.Timeout != 2500*time.Millisecond || c.Net.ReadTimeout != 2500*time.Millisecond ||
+		c.Producer.Retry.Max != 2 || c.Consumer.Offsets.Initial != sarama.OffsetOldest || c.ClientID != "oof-test" {
 		t.Fatalf("timeout %v, initial offset %d, client %q", c.Producer.Timeout, c.Consumer.Offsets.Initial, c.ClientID)
 	}
 }

@@ -26,6 +26,12 @@ func loadOffset(ctx context.Context, pool *pgxpool.Pool, projector, topic string
 // lockOffset reads the partition's offset row FOR UPDATE, so two consumers
 // that briefly both own a partition during a rebalance serialize here.
 func lockOffset(ctx context.Context, tx pgx.Tx, projector, topic string, partition int32) (int64, bool, error) {
+	// Make sure there is a row to lock: FOR UPDATE on no row locks nothing,
+	// and two owners of a fresh partition would both apply its first batch.
+	if _, err := tx.Exec(ctx, `INSERT INTO projector_offsets (projector, topic, partition, next_offset)
+		VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`, projector, topic, partition); err != nil {
+		return 0, false, fmt.Errorf("claim offset row %s %s/%d: %w", projector, topic, partition, err)
+	}
 	var next int64
 	err := tx.QueryRow(ctx, `SELECT next_offset FROM projector_offsets
 		WHERE projector = $1 AND topic = $2 AND partition = $3 FOR UPDATE`, projector, topic, partition).Scan(&next)

@@ -10,6 +10,7 @@ import (
 	"errors"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 
@@ -79,5 +80,15 @@ func withBody(err error, body func(code int32, msg string, details []string) pro
 	if withDetail, derr := st.WithDetails(protoadapt.MessageV1Of(body(int32(st.Code()), st.Message(), details))); derr == nil {
 		st = withDetail
 	}
-	return st.Err()
+	return &StatusError{status: st, cause: err}
 }
+
+// StatusError is a finished status (what the client gets) that keeps its
+// cause for the server's logs.
+type StatusError struct {
+	status *status.Status
+	cause  error
+}
+
+func (e *StatusError) Error() string              { return e.cause.Error() }
+func (e *StatusError) GRPCStatus() *status.Status { return e.status }

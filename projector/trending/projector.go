@@ -46,12 +46,15 @@ type Projector struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	touched map[string]bool
+	touched map[string]int64 // game -> marks; its committed score may not be in Redis yet
+	// mirrorMu serializes mirrors, so an older score never lands after a
+	// newer one; ZADD GT makes that doubly sure (scores only grow).
+	mirrorMu sync.Mutex
 }
 
 // New returns a projector over the session topic; key is the sorted set.
 func New(sessionTopic string, pool *pgxpool.Pool, rdb *redis.Client, key string, log *slog.Logger) *Projector {
-	return &Projector{topics: []string{sessionTopic}, pool: pool, rdb: rdb, key: key, log: log, touched: map[string]bool{}}
+	return &Projector{topics: []string{sessionTopic}, pool: pool, rdb: rdb, key: key, log: log, touched: map[string]int64{}}
 }
 
 func (p *Projector) Name() string     { return Name }
@@ -90,31 +93,40 @@ func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, m
 		return fmt.Errorf("trending projector: %w", err)
 	}
 	p.mu.Lock()
-	p.touched[gameID] = true
+	p.touched[gameID]++
 	p.mu.Unlock()
 	return nil
 }
 
-// BeforeBatch forgets games touched by a failed attempt.
-func (p *Projector) BeforeBatch() {
-	p.mu.Lock()
-	p.touched = map[string]bool{}
-	p.mu.Unlock()
-}
+// BeforeBatch keeps the touched set: partitions share this projector, and
+// a game marked by a failed attempt only costs one extra (idempotent) copy.
+func (p *Projector) BeforeBatch() {}
 
-// AfterCommit copies the committed scores of touched games into Redis.
+// AfterCommit copies the committed scores of touched games into Redis and
+// forgets them only once copied, so a Redis error is retried next batch.
 func (p *Projector) AfterCommit(ctx context.Context) {
 	p.mu.Lock()
+	seen := make(map[string]int64, len(p.touched))
 	ids := make([]string, 0, len(p.touched))
-	for id := range p.touched {
-		ids = append(ids, id)
+	for id, marks := range p.touched {
+		ids, seen[id] = append(ids, id), marks
 	}
 	p.mu.Unlock()
-	if len(ids) > 0 {
-		if err := p.mirror(ctx, `SELECT game_id::text, log_score FROM game_trend WHERE game_id = ANY($1::uuid[])`, ids); err != nil {
-			p.log.Warn("trending mirror failed; next sync repairs it", "err", err)
+	if len(ids) == 0 {
+		return
+	}
+	if err := p.mirror(ctx, `SELECT game_id::text, log_score FROM game_trend WHERE game_id = ANY($1::uuid[])`, ids); err != nil {
+		p.log.Warn("trending mirror failed; retried after the next batch", "err", err)
+		return
+	}
+	p.mu.Lock()
+	for id, marks := range seen {
+		// Marked again meanwhile (another partition): its batch copies it.
+		if p.touched[id] == marks {
+			delete(p.touched, id)
 		}
 	}
+	p.mu.Unlock()
 }
 
 // Sync copies every score into Redis (at start, after a Redis loss).
@@ -123,6 +135,8 @@ func (p *Projector) Sync(ctx context.Context) error {
 }
 
 func (p *Projector) mirror(ctx context.Context, query string, args ...any) error {
+	p.mirrorMu.Lock()
+	defer p.mirrorMu.Unlock()
 	rows, err := p.pool.Query(ctx, query, args...)
 	if err != nil {
 		return err
@@ -142,5 +156,5 @@ func (p *Projector) mirror(ctx context.Context, query string, args ...any) error
 	if err := rows.Err(); err != nil || len(members) == 0 {
 		return err
 	}
-	return p.rdb.ZAdd(ctx, p.key, members...).Err()
+	return p.rdb.ZAddArgs(ctx, p.key, redis.ZAddArgs{GT: true, Members: members}).Err()
 }

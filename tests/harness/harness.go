@@ -110,6 +110,7 @@ func Start(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 	cfg.LoginLimitPerAddress = 20
 	cfg.TrustProxyHeaders = true // tests set x-forwarded-for to act as distinct clients
 	cfg.TwitchValidateURL = e.Twitch.URL()
+	cfg.TwitchClientIDs = []string{"app-1", "app-2"}
 	for _, o := range opts {
 		o(&cfg)
 	}

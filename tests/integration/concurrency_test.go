@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
@@ -36,6 +37,13 @@ func TestSessionUpdatesUseOptimisticConcurrency(t *testing.T) {
 		if _, err := games().UpdateSession(fresh, &gamepb.SessionUpdate{Id: s.GetId(), Data: ptr(`{"v":3}`)}); err != nil {
 			t.Fatalf("update with the current version: %v", err)
 		}
+	})
+
+	t.Run("a stranger with a stale version is denied, not aborted", func(t *testing.T) {
+		stranger := signInAs(t, ctx, "player")
+		c := metadata.AppendToOutgoingContext(stranger.ctx(ctx), "x-oof-expected-version", "1")
+		_, err := games().UpdateSession(c, &gamepb.SessionUpdate{Id: s.GetId(), Data: ptr(`{"v":"x"}`)})
+		wantCode(t, err, codes.PermissionDenied)
 	})
 
 	t.Run("racing writers", func(t *testing.T) {
@@ -74,6 +82,23 @@ func TestSessionUpdatesUseOptimisticConcurrency(t *testing.T) {
 		}
 		if wins != 1 {
 			t.Fatalf("%d writers won with the same expected version, want exactly 1", wins)
+		}
+	})
+
+	t.Run("games honour the expected version too", func(t *testing.T) {
+		var md metadata.MD
+		if _, err := games().UpdateGame(dev.ctx(ctx), &gamepb.GameUpdateRequest{Id: g.GetId(), Description: "v2"}, grpc.Header(&md)); err != nil {
+			t.Fatal(err)
+		}
+		if first(md.Get("x-oof-version")) != "2" {
+			t.Fatalf("x-oof-version after the first update = %v, want 2", md.Get("x-oof-version"))
+		}
+		stale := metadata.AppendToOutgoingContext(dev.ctx(ctx), "x-oof-expected-version", "1")
+		_, err := games().UpdateGame(stale, &gamepb.GameUpdateRequest{Id: g.GetId(), Description: "lost"})
+		wantCode(t, err, codes.Aborted)
+		got, _ := games().GetGame(dev.ctx(ctx), &gamepb.GameGetRequest{Id: ptr(g.GetId())})
+		if got.GetGame().GetDescription() != "v2" {
+			t.Fatalf("an aborted game update changed it: %q", got.GetGame().GetDescription())
 		}
 	})
 
