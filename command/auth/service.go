@@ -5,21 +5,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/ratelimit"
 )
-
-// Publisher appends events to the log.
-type Publisher interface {
-	Publish(ctx context.Context, events ...eventlog.Event) ([]eventlog.Position, error)
-}
-
-// ProjectionWaiter waits until a projector has applied an event.
-type ProjectionWaiter interface {
-	WaitFor(ctx context.Context, projector string, pos eventlog.Position) error
-}
 
 // Service handles the auth commands. Its dependencies are passed in whole;
 // it holds no global state.
@@ -29,8 +20,8 @@ type Service struct {
 	Issuer         *auth.TokenIssuer
 	Validator      *auth.Validator
 	Refresh        *auth.RefreshStore
-	Events         Publisher
-	Waiter         ProjectionWaiter
+	Events         kit.Publisher
+	Waiter         kit.ProjectionWaiter
 	UserTopic      string
 	LoginByAccount *ratelimit.Limiter
 	LoginByAddress *ratelimit.Limiter
@@ -73,13 +64,7 @@ func (s *Service) userEvent(userID string, msg eventlog.Event) eventlog.Event {
 	return msg
 }
 
-// awaitProjection gives read-your-writes: it waits (bounded) until the users
-// read model includes pos. A timeout is not an error — the event is durable
-// and will be applied — it is logged so slow projections are visible.
+// awaitProjection gives read-your-writes on the users read model.
 func (s *Service) awaitProjection(ctx context.Context, pos eventlog.Position) {
-	wctx, cancel := context.WithTimeout(ctx, s.ProjectionWait)
-	defer cancel()
-	if err := s.Waiter.WaitFor(wctx, UsersProjector, pos); err != nil {
-		s.Log.WarnContext(ctx, "projection wait ended early", "err", err)
-	}
+	kit.Await(ctx, s.Waiter, s.ProjectionWait, s.Log, UsersProjector, pos)
 }

@@ -71,18 +71,19 @@ func (d Deps) ExecuteFor(ctx context.Context, projectorOf func(eventlog.Position
 		last[projectorOf(pos)] = pos
 	}
 	for projector, pos := range last {
-		d.await(ctx, projector, pos)
+		Await(ctx, d.Waiter, d.ProjectionWait, d.Log, projector, pos)
 	}
 	return nil
 }
 
-// await gives read-your-writes. A timeout is not a failure: the event is
-// durable and will be applied; it is logged so slow projections show.
-func (d Deps) await(ctx context.Context, projector string, pos eventlog.Position) {
-	wctx, cancel := context.WithTimeout(ctx, d.ProjectionWait)
+// Await gives read-your-writes: it waits up to wait until projector has
+// applied pos. A timeout is not a failure (the event is durable and will be
+// applied); it is logged so slow projections show.
+func Await(ctx context.Context, w ProjectionWaiter, wait time.Duration, log *slog.Logger, projector string, pos eventlog.Position) {
+	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := d.Waiter.WaitFor(wctx, projector, pos); err != nil {
-		d.Log.WarnContext(ctx, "projection wait ended early", "projector", projector, "err", err)
+	if err := w.WaitFor(wctx, projector, pos); err != nil {
+		log.WarnContext(ctx, "projection wait ended early", "projector", projector, "err", err)
 	}
 }
 
