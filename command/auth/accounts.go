@@ -74,12 +74,13 @@ func (s *AccountStore) one(ctx context.Context, q string, arg any) (Account, err
 	return a, nil
 }
 
-// Create inserts a and, in the same transaction, runs publish. The insert's
+// Create inserts a and, in the same transaction, runs stage (which writes
+// the events to the outbox). The insert's
 // unique indexes make concurrent registrations of one name serialize: the
 // loser waits for the winner's commit and then fails ALREADY_EXISTS. The
-// account only commits if publish succeeded, so a failed event leaves no
-// half-registered user behind.
-func (s *AccountStore) Create(ctx context.Context, a Account, publish func(context.Context) error) error {
+// account and its events commit together, so the log never has a user the
+// accounts lack, nor the other way round.
+func (s *AccountStore) Create(ctx context.Context, a Account, stage func(context.Context, pgx.Tx) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO auth_accounts (user_id, username, email, password_hash, role, twitch_user_id)
 			VALUES ($1::uuid, $2, nullif($3, ''), nullif($4, ''), $5, nullif($6, ''))`,
@@ -87,13 +88,13 @@ func (s *AccountStore) Create(ctx context.Context, a Account, publish func(conte
 		if err != nil {
 			return storeError(err)
 		}
-		return publish(ctx)
+		return stage(ctx, tx)
 	})
 }
 
-// LinkTwitch attaches a Twitch identity to an existing account, publishing
-// in the same transaction.
-func (s *AccountStore) LinkTwitch(ctx context.Context, userID, twitchID string, publish func(context.Context) error) error {
+// LinkTwitch attaches a Twitch identity to an existing account, staging
+// its events in the same transaction.
+func (s *AccountStore) LinkTwitch(ctx context.Context, userID, twitchID string, stage func(context.Context, pgx.Tx) error) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE auth_accounts SET twitch_user_id = $2
 			WHERE user_id = $1::uuid AND twitch_user_id IS NULL`, userID, twitchID)
@@ -103,7 +104,7 @@ func (s *AccountStore) LinkTwitch(ctx context.Context, userID, twitchID string, 
 		if tag.RowsAffected() != 1 {
 			return apperr.FailedPrecondition("account already has a linked Twitch identity")
 		}
-		return publish(ctx)
+		return stage(ctx, tx)
 	})
 }
 
@@ -116,7 +117,7 @@ func (s *AccountStore) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	// The events are in the log now: commit even if the caller has gone.
+	// The decision is complete: commit even if the caller has gone.
 	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return storeError(err)
 	}

@@ -67,14 +67,14 @@ func (s *Service) completeLogin(ctx context.Context, acct Account, method events
 	if err != nil {
 		return Tokens{}, err
 	}
-	_, err = s.Events.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.UserLoggedIn{
+	_, err = s.Outbox.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.UserLoggedIn{
 		UserId:     acct.UserID,
 		Method:     method,
 		SessionId:  sid,
 		LoggedInAt: timestamppb.New(s.Now()),
 	}}))
 	if err != nil {
-		return Tokens{}, fmt.Errorf("publish UserLoggedIn: %w", err)
+		return Tokens{}, fmt.Errorf("record UserLoggedIn: %w", err)
 	}
 	return tokens, nil
 }

@@ -45,7 +45,7 @@ func (s *Service) RefreshToken(ctx context.Context, token string) (Tokens, error
 	// The rotation already happened: failing now would throw the new token
 	// away, and the client's retry with the old one would look like reuse
 	// and revoke the session. The event is recorded best-effort.
-	if _, err := s.Events.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.TokenRefreshed{
+	if _, err := s.Outbox.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.TokenRefreshed{
 		UserId: acct.UserID, SessionId: grant.SessionID, RefreshedAt: timestamppb.New(s.Now()),
 	}})); err != nil {
 		s.Log.ErrorContext(ctx, "publish TokenRefreshed", "user_id", acct.UserID, "err", err)
@@ -57,7 +57,7 @@ func (s *Service) RefreshToken(ctx context.Context, token string) (Tokens, error
 // recordRevocation publishes the revocation; the revocation itself already
 // happened in Redis, so a publish failure is logged, not returned.
 func (s *Service) recordRevocation(ctx context.Context, g auth.RefreshGrant) {
-	_, err := s.Events.Publish(ctx, s.userEvent(g.UserID, eventlog.Event{Message: &eventspb.TokenFamilyRevoked{
+	_, err := s.Outbox.Publish(ctx, s.userEvent(g.UserID, eventlog.Event{Message: &eventspb.TokenFamilyRevoked{
 		UserId: g.UserID, SessionId: g.SessionID, Reason: "refresh_token_reuse", RevokedAt: timestamppb.New(s.Now()),
 	}}))
 	if err != nil {

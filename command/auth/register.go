@@ -11,6 +11,7 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/outbox"
 )
 
 // Register creates a password account and logs it in.
@@ -29,26 +30,19 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Tokens, error
 	if err != nil {
 		return Tokens{}, err
 	}
-	var pos eventlog.Position
+	var staged outbox.Staged
 	acct := Account{UserID: userID, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: auth.RolePlayer}
-	err = s.Accounts.Create(ctx, acct, func(ctx context.Context) error {
-		p, err := s.Events.Publish(ctx, s.userEvent(userID, eventlog.Event{Message: &eventspb.UserRegistered{
-			UserId:       userID,
-			Username:     in.Username,
-			Email:        in.Email,
-			Role:         auth.RolePlayer,
-			Method:       eventspb.AuthMethod_AUTH_METHOD_PASSWORD,
-			RegisteredAt: timestamppb.New(s.Now()),
-		}}))
-		if err != nil {
-			return fmt.Errorf("publish UserRegistered: %w", err)
-		}
-		pos = p[0]
-		return nil
-	})
+	err = s.Accounts.Create(ctx, acct, s.stage(&staged, s.userEvent(userID, eventlog.Event{Message: &eventspb.UserRegistered{
+		UserId:       userID,
+		Username:     in.Username,
+		Email:        in.Email,
+		Role:         auth.RolePlayer,
+		Method:       eventspb.AuthMethod_AUTH_METHOD_PASSWORD,
+		RegisteredAt: timestamppb.New(s.Now()),
+	}})))
 	if err != nil {
 		return Tokens{}, fmt.Errorf("register %q: %w", in.Username, err)
 	}
-	s.awaitProjection(ctx, pos)
+	s.committed(ctx, staged)
 	return tokens, nil
 }

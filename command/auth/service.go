@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+
+	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/outbox"
 	"github.com/oof-gg/platform/pkg/ratelimit"
 )
 
@@ -20,7 +23,7 @@ type Service struct {
 	Issuer         *auth.TokenIssuer
 	Validator      *auth.Validator
 	Refresh        *auth.RefreshStore
-	Events         kit.Publisher
+	Outbox         *outbox.Outbox
 	Waiter         kit.ProjectionWaiter
 	UserTopic      string
 	LoginByAccount *ratelimit.Limiter
@@ -64,7 +67,20 @@ func (s *Service) userEvent(userID string, msg eventlog.Event) eventlog.Event {
 	return msg
 }
 
-// awaitProjection gives read-your-writes on the users read model.
-func (s *Service) awaitProjection(ctx context.Context, pos eventlog.Position) {
-	kit.Await(ctx, s.Waiter, s.ProjectionWait, s.Log, UsersProjector, pos)
+// committed hands staged events to the relay and gives read-your-writes
+// on the users read model.
+func (s *Service) committed(ctx context.Context, st outbox.Staged) {
+	s.Outbox.Committed(st)
+	kit.AwaitStaged(ctx, s.Outbox, s.Waiter, s.ProjectionWait, s.Log,
+		func(eventlog.Position) string { return UsersProjector }, st)
+}
+
+// stage returns a callback that writes events into a transaction's outbox
+// and keeps what it staged in st.
+func (s *Service) stage(st *outbox.Staged, events ...eventlog.Event) func(context.Context, pgx.Tx) error {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		var err error
+		*st, err = s.Outbox.Stage(ctx, tx, events...)
+		return err
+	}
 }

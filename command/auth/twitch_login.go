@@ -15,6 +15,7 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/outbox"
 )
 
 // TwitchLoginInput is a Twitch sign-in; Bearer, when set, is the caller's
@@ -81,18 +82,12 @@ func (s *Service) linkTwitch(ctx context.Context, bearer string, id TwitchIdenti
 	if err != nil {
 		return Account{}, apperr.Unavailable("cannot verify access token right now", err)
 	}
-	var pos eventlog.Position
-	err = s.Accounts.LinkTwitch(ctx, p.UserID, id.UserID, func(ctx context.Context) error {
-		ps, err := s.Events.Publish(ctx, s.linkedEvent(p.UserID, id))
-		if err == nil {
-			pos = ps[0]
-		}
-		return err
-	})
+	var staged outbox.Staged
+	err = s.Accounts.LinkTwitch(ctx, p.UserID, id.UserID, s.stage(&staged, s.linkedEvent(p.UserID, id)))
 	if err != nil {
 		return Account{}, fmt.Errorf("link twitch: %w", err)
 	}
-	s.awaitProjection(ctx, pos)
+	s.committed(ctx, staged)
 	return s.Accounts.ByID(ctx, p.UserID)
 }
 
@@ -106,21 +101,15 @@ func (s *Service) createTwitchAccount(ctx context.Context, id TwitchIdentity) (A
 		if attempt > 0 {
 			acct.Username = fmt.Sprintf("%s_%s", truncate(base, 25), randomDigits(6))
 		}
-		var pos eventlog.Position
-		err := s.Accounts.Create(ctx, acct, func(ctx context.Context) error {
-			ps, err := s.Events.Publish(ctx,
-				s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.UserRegistered{
-					UserId: acct.UserID, Username: acct.Username, Role: acct.Role,
-					Method: eventspb.AuthMethod_AUTH_METHOD_TWITCH, RegisteredAt: timestamppb.New(s.Now()),
-				}}),
-				s.linkedEvent(acct.UserID, id))
-			if err == nil {
-				pos = ps[len(ps)-1]
-			}
-			return err
-		})
+		var staged outbox.Staged
+		err := s.Accounts.Create(ctx, acct, s.stage(&staged,
+			s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.UserRegistered{
+				UserId: acct.UserID, Username: acct.Username, Role: acct.Role,
+				Method: eventspb.AuthMethod_AUTH_METHOD_TWITCH, RegisteredAt: timestamppb.New(s.Now()),
+			}}),
+			s.linkedEvent(acct.UserID, id)))
 		if err == nil {
-			s.awaitProjection(ctx, pos)
+			s.committed(ctx, staged)
 			return acct, nil
 		}
 		if !apperr.Is(err, apperr.KindAlreadyExists) || !strings.Contains(err.Error(), "username") {

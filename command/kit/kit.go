@@ -1,12 +1,12 @@
 // Package kit is what every command handler of games, sessions, entities and
-// players shares: decide inside a write-model transaction, publish the
-// resulting events before commit, then wait (bounded) for the projector so
-// the caller can read its own write.
+// players shares: decide inside a write-model transaction that also stages
+// the resulting events in the outbox (one commit point), hand them to the
+// relay, then wait (bounded) for the projector so the caller can read its
+// own write.
 package kit
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -14,12 +14,9 @@ import (
 
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/failpoint"
+	"github.com/oof-gg/platform/pkg/outbox"
 )
-
-// Publisher appends events to the log.
-type Publisher interface {
-	Publish(ctx context.Context, events ...eventlog.Event) ([]eventlog.Position, error)
-}
 
 // ProjectionWaiter waits until a projector has applied an event.
 type ProjectionWaiter interface {
@@ -29,7 +26,7 @@ type ProjectionWaiter interface {
 // Deps are a command handler's collaborators.
 type Deps struct {
 	Store          *aggregate.Store
-	Events         Publisher
+	Outbox         *outbox.Outbox
 	Waiter         ProjectionWaiter
 	ProjectionWait time.Duration
 	Now            func() time.Time
@@ -37,9 +34,10 @@ type Deps struct {
 }
 
 // Execute runs decide in a transaction. decide loads and saves aggregates and
-// returns the events that record its decision; they are published before
-// the commit, so the write model never commits a change the log lacks.
-// Afterwards Execute waits until projector has applied the last event.
+// returns the events that record its decision; they are staged in the
+// outbox in the same transaction, so the write model and the log cannot
+// disagree. Afterwards Execute waits until projector has applied the last
+// event.
 func (d Deps) Execute(ctx context.Context, projector string, decide func(aggregate.Tx) ([]eventlog.Event, error)) error {
 	return d.ExecuteFor(ctx, func(eventlog.Position) string { return projector }, decide)
 }
@@ -48,43 +46,61 @@ func (d Deps) Execute(ctx context.Context, projector string, decide func(aggrega
 // projectorOf names the projector that applies an event's topic, and each
 // is waited for once, at its last event.
 func (d Deps) ExecuteFor(ctx context.Context, projectorOf func(eventlog.Position) string, decide func(aggregate.Tx) ([]eventlog.Event, error)) error {
-	var positions []eventlog.Position
+	var staged outbox.Staged
 	err := d.Store.InTx(ctx, func(tx aggregate.Tx) error {
 		events, err := decide(tx)
-		if err != nil {
+		if err != nil || len(events) == 0 {
 			return err
 		}
-		if len(events) == 0 {
-			return nil
+		if staged, err = d.Outbox.Stage(ctx, tx.PG(), events...); err != nil {
+			return err
 		}
-		positions, err = d.Events.Publish(ctx, events...)
-		if err != nil {
-			return fmt.Errorf("publish: %w", err)
-		}
+		failpoint.Hit(failpoint.CommandBeforeCommit)
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	failpoint.Hit(failpoint.CommandAfterCommit)
+	d.Outbox.Committed(staged)
+	AwaitStaged(ctx, d.Outbox, d.Waiter, d.ProjectionWait, d.Log, projectorOf, staged)
+	return nil
+}
+
+// AwaitStaged gives read-your-writes: it waits up to wait until the staged
+// events are on Kafka and every projector they feed has applied them, and
+// tells the caller (ConsistencyHeader) whether it got there. Not getting
+// there is not a failure: the events are committed and will be applied.
+func AwaitStaged(ctx context.Context, ob *outbox.Outbox, w ProjectionWaiter, wait time.Duration,
+	log *slog.Logger, projectorOf func(eventlog.Position) string, staged outbox.Staged) {
+	if len(staged.Seqs) == 0 {
+		return
+	}
+	if !ob.Sending() {
+		// Kafka is away: waiting would only delay the answer.
+		SetConsistency(ctx, ConsistencyPending)
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	positions, err := ob.Positions(wctx, staged)
+	if err != nil {
+		log.WarnContext(ctx, "events not yet on the log; answering with pending consistency", "err", err)
+		SetConsistency(ctx, ConsistencyPending)
+		return
 	}
 	last := map[string]eventlog.Position{}
 	for _, pos := range positions {
 		last[projectorOf(pos)] = pos
 	}
 	for projector, pos := range last {
-		Await(ctx, d.Waiter, d.ProjectionWait, d.Log, projector, pos)
+		if err := w.WaitFor(wctx, projector, pos); err != nil {
+			log.WarnContext(ctx, "projection wait ended early; answering with pending consistency", "projector", projector, "err", err)
+			SetConsistency(ctx, ConsistencyPending)
+			return
+		}
 	}
-	return nil
-}
-
-// Await gives read-your-writes: it waits up to wait until projector has
-// applied pos. A timeout is not a failure (the event is durable and will be
-// applied); it is logged so slow projections show.
-func Await(ctx context.Context, w ProjectionWaiter, wait time.Duration, log *slog.Logger, projector string, pos eventlog.Position) {
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	if err := w.WaitFor(wctx, projector, pos); err != nil {
-		log.WarnContext(ctx, "projection wait ended early", "projector", projector, "err", err)
-	}
+	SetConsistency(ctx, ConsistencyFresh)
 }
 
 // NewEvent builds a log event for an aggregate.

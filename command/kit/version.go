@@ -48,3 +48,19 @@ func CheckExpectedVersion(ctx context.Context, what string, current int64) error
 func SetVersion(ctx context.Context, version int64) {
 	_ = grpc.SetHeader(ctx, metadata.Pairs(VersionHeader, strconv.FormatInt(version, 10)))
 }
+
+// ConsistencyHeader tells a client whether the read models already show
+// its change: ConsistencyFresh means a read right after this answer sees
+// it; ConsistencyPending means the change is committed and will appear
+// (Kafka or a projector is behind), so a read may still be older.
+const (
+	ConsistencyHeader  = "x-oof-consistency"
+	ConsistencyFresh   = "fresh"
+	ConsistencyPending = "pending"
+)
+
+// SetConsistency answers ConsistencyHeader; outside a gRPC call it does
+// nothing.
+func SetConsistency(ctx context.Context, value string) {
+	_ = grpc.SetHeader(ctx, metadata.Pairs(ConsistencyHeader, value))
+}

@@ -2,10 +2,8 @@ package platform
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/IBM/sarama"
 
 	commandauth "github.com/oof-gg/platform/command/auth"
 	commandgame "github.com/oof-gg/platform/command/game"
@@ -13,7 +11,6 @@ import (
 	commandsession "github.com/oof-gg/platform/command/session"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/auth"
-	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/ratelimit"
 	"github.com/oof-gg/platform/projector/games"
@@ -27,11 +24,7 @@ import (
 
 // buildCommand assembles the command handlers and what they write with.
 func (p *Platform) buildCommand(sec *security) error {
-	sp, err := sarama.NewSyncProducerFromClient(p.infra.kafka)
-	if err != nil {
-		return fmt.Errorf("kafka producer: %w", err)
-	}
-	p.infra.producer = eventlog.NewProducer(sp, p.cfg.ProduceTimeout, time.Now)
+	ob := p.buildOutbox()
 	hasher, err := auth.NewPasswordHasher(p.cfg.PasswordHash)
 	if err != nil {
 		return err
@@ -46,7 +39,7 @@ func (p *Platform) buildCommand(sec *security) error {
 		Issuer:         sec.issuer,
 		Validator:      sec.validator,
 		Refresh:        sec.refresh,
-		Events:         p.infra.producer,
+		Outbox:         ob,
 		Waiter:         waiter,
 		UserTopic:      p.cfg.Topic(TopicUser),
 		LoginByAccount: ratelimit.New(rdb, sec.keys, "login-account", p.cfg.LoginLimitPerAccount, p.cfg.LoginLimitWindow),
@@ -59,7 +52,7 @@ func (p *Platform) buildCommand(sec *security) error {
 	commandauth.NewGRPC(svc, p.cfg.TrustProxyHeaders).Mount(p.services)
 
 	deps := kit.Deps{
-		Store: aggregate.NewStore(p.infra.pool), Events: p.infra.producer, Waiter: waiter,
+		Store: aggregate.NewStore(p.infra.pool), Outbox: ob, Waiter: waiter,
 		ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command"),
 	}
 	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)

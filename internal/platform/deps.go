@@ -39,16 +39,12 @@ func topicSpecs(cfg config.Config) []eventlog.TopicSpec {
 
 // infra is the connections a target holds; nil members are not needed by it.
 type infra struct {
-	pool     *pgxpool.Pool
-	rdb      *redis.Client
-	kafka    sarama.Client // shared by producer and admin
-	producer *eventlog.Producer
+	pool  *pgxpool.Pool
+	rdb   *redis.Client
+	kafka sarama.Client // admin and health; producers and consumers have their own
 }
 
 func (i *infra) close() {
-	if i.producer != nil {
-		_ = i.producer.Close()
-	}
 	if i.kafka != nil {
 		_ = i.kafka.Close()
 	}

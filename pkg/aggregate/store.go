@@ -92,6 +92,10 @@ func (t Tx) Get(ctx context.Context, kind Kind, id string) (Record, error) {
 	return load(ctx, t.tx, kind, id, false)
 }
 
+// PG is the underlying transaction, for writing a command's events to the
+// outbox in the same commit as its aggregates.
+func (t Tx) PG() pgx.Tx { return t.tx }
+
 // Exec and QueryRow run other statements in the same transaction, for the
 // few commands that must change another command-side table atomically with
 // an aggregate (a player's role is also its account's role).
@@ -144,8 +148,8 @@ func (t Tx) Save(ctx context.Context, r Record, expected int64) error {
 	return nil
 }
 
-// InTx runs fn in a transaction; fn publishes its events before returning,
-// so state and log move together (commit happens only after Kafka acked).
+// InTx runs fn in a transaction; fn stages its events in the outbox before
+// returning, so state and events commit together.
 func (s *Store) InTx(ctx context.Context, fn func(Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -155,7 +159,8 @@ func (s *Store) InTx(ctx context.Context, fn func(Tx) error) error {
 	if err := fn(Tx{tx: tx}); err != nil {
 		return err
 	}
-	// The events are in the log now: commit even if the caller has gone.
+	// Commit even if the caller has gone: the decision is complete, and a
+	// client that retries with its idempotency key gets this outcome.
 	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return storeErr(err)
 	}

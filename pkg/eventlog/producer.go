@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/oof-gg/platform/pkg/apperr"
@@ -81,37 +80,11 @@ func (p *Producer) Publish(ctx context.Context, events ...Event) ([]Position, er
 }
 
 func (p *Producer) record(ctx context.Context, ev Event) (*sarama.ProducerMessage, error) {
-	if ev.Topic == "" || ev.Key == "" || ev.Message == nil {
-		return nil, apperr.Internal("bad event", fmt.Errorf("event needs topic, key and message: %+v", ev))
-	}
-	payload, err := proto.MarshalOptions{Deterministic: true}.Marshal(ev.Message)
+	r, err := Encode(ctx, ev, p.now())
 	if err != nil {
-		return nil, apperr.Internal("encode event", err)
+		return nil, err
 	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, apperr.Internal("event id", err)
-	}
-	headers := []sarama.RecordHeader{
-		{Key: []byte(HeaderSpecVersion), Value: []byte(specVersion)},
-		{Key: []byte(HeaderID), Value: []byte(id.String())},
-		{Key: []byte(HeaderSource), Value: []byte(ev.Source)},
-		{Key: []byte(HeaderType), Value: []byte(ev.Message.ProtoReflect().Descriptor().FullName())},
-		{Key: []byte(HeaderTime), Value: []byte(p.now().UTC().Format(time.RFC3339Nano))},
-		{Key: []byte(HeaderContentType), Value: []byte(ContentTypeProtobuf)},
-	}
-	if ev.Subject != "" {
-		headers = append(headers, sarama.RecordHeader{Key: []byte(HeaderSubject), Value: []byte(ev.Subject)})
-	}
-	if tp := TraceParentFrom(ctx); tp != "" {
-		headers = append(headers, sarama.RecordHeader{Key: []byte(HeaderTraceParent), Value: []byte(tp)})
-	}
-	return &sarama.ProducerMessage{
-		Topic:   ev.Topic,
-		Key:     sarama.StringEncoder(ev.Key),
-		Value:   sarama.ByteEncoder(payload),
-		Headers: headers,
-	}, nil
+	return r.Message(), nil
 }
 
 // Close flushes and closes the underlying producer.

@@ -83,6 +83,9 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, proj Projector) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM projector_offsets WHERE projector = $1`, proj.Name()); err != nil {
 			return fmt.Errorf("forget offsets of %s: %w", proj.Name(), err)
 		}
+		if _, err := tx.Exec(ctx, `DELETE FROM projector_seen_events WHERE projector = $1`, proj.Name()); err != nil {
+			return fmt.Errorf("forget seen events of %s: %w", proj.Name(), err)
+		}
 		_, err := tx.Exec(ctx, `DELETE FROM projector_dead_letters WHERE projector = $1`, proj.Name())
 		return err
 	})

@@ -23,6 +23,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/projection"
 )
 
 // Name is the projector's name.
@@ -67,7 +68,7 @@ func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 	return p.rdb.Del(ctx, p.key).Err()
 }
 
-func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, msg proto.Message) error {
+func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope, msg proto.Message) error {
 	var gameID string
 	var at time.Time
 	var n int
@@ -81,6 +82,10 @@ func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, m
 	}
 	if n == 0 {
 		return nil
+	}
+	// The score is a sum: a redelivered event must not count twice.
+	if first, err := projection.FirstDelivery(ctx, tx, Name, env); err != nil || !first {
+		return err
 	}
 	add := LogWeight(at) + math.Log(float64(n))
 	_, err := tx.Exec(ctx, `INSERT INTO game_trend (game_id, log_score, events, updated_at) VALUES ($1::uuid, $2, $3, $4)

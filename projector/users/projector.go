@@ -11,6 +11,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/projection"
 )
 
 // Name is the projector's name (consumer group and offset rows).
@@ -33,7 +34,14 @@ func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 
 // Apply applies one user event. Timestamps come from the events, never from
 // the clock, so a replay builds the same rows.
-func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, msg proto.Message) error {
+func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope, msg proto.Message) error {
+	switch msg.(type) {
+	case *eventspb.UserLoggedIn, *eventspb.TokenFamilyRevoked:
+		// Counters: a redelivered event must not count twice.
+		if first, err := projection.FirstDelivery(ctx, tx, Name, env); err != nil || !first {
+			return err
+		}
+	}
 	var err error
 	switch e := msg.(type) {
 	case *eventspb.UserRegistered:

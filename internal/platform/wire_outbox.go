@@ -1,0 +1,46 @@
+package platform
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/oof-gg/platform/pkg/outbox"
+)
+
+// buildOutbox makes the command side's outbox and the relay that sends it to
+// Kafka. The relay connects to Kafka by itself and keeps retrying, so the
+// command target starts, and takes commands, while Kafka is away.
+func (p *Platform) buildOutbox() *outbox.Outbox {
+	connect := func() (sarama.SyncProducer, error) {
+		client, err := newKafkaClient(p.cfg, "oof-outbox-relay")
+		if err != nil {
+			return nil, err
+		}
+		sp, err := sarama.NewSyncProducerFromClient(client)
+		if err != nil {
+			_ = client.Close()
+			return nil, fmt.Errorf("kafka producer: %w", err)
+		}
+		return closingProducer{SyncProducer: sp, client: client}, nil
+	}
+	relay := outbox.NewRelay(p.infra.pool, connect, p.log, outbox.RelayOptions{Registerer: p.registry})
+	p.workers = append(p.workers, relay.Run)
+	return outbox.New(p.infra.pool, relay, time.Now)
+}
+
+// closingProducer closes its own client with the producer (a producer made
+// from a client leaves the client open).
+type closingProducer struct {
+	sarama.SyncProducer
+	client sarama.Client
+}
+
+func (c closingProducer) Close() error {
+	err := c.SyncProducer.Close()
+	if cerr := c.client.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
