@@ -9,6 +9,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/authz"
@@ -49,25 +50,27 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 		Attributes: req.GetAttributes(), Controller: gamepb.Entity_ControllerStateEnum(req.GetController()),
 		PlayerId: req.PlayerId, Data: req.Data,
 	}
-	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-		live, err := tx.CountLiveChildren(ctx, aggregate.KindEntity, e.GetSessionId())
-		if err != nil {
-			return nil, err
-		}
-		if live >= maxEntitiesPerSession {
-			return nil, apperr.FailedPrecondition(fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
-		}
-		state, err := encode(e)
-		if err != nil {
-			return nil, err
-		}
-		rec := aggregate.Record{Kind: aggregate.KindEntity, ID: e.GetId(), Parent: e.GetSessionId(), Owner: caller.UserID, Live: true, State: state}
-		if err := tx.Save(ctx, rec, 0); err != nil {
-			return nil, err
-		}
-		return []eventlog.Event{h.event(e.GetSessionId(), e.GetId(), &eventspb.EntityCreated{
-			Entity: e, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
-		})}, nil
+	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreateEntity", Caller: caller.UserID, Request: req, Result: e}, func(ctx context.Context) error {
+		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+			live, err := tx.CountLiveChildren(ctx, aggregate.KindEntity, e.GetSessionId())
+			if err != nil {
+				return nil, err
+			}
+			if live >= maxEntitiesPerSession {
+				return nil, apperr.FailedPrecondition(fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
+			}
+			state, err := encode(e)
+			if err != nil {
+				return nil, err
+			}
+			rec := aggregate.Record{Kind: aggregate.KindEntity, ID: e.GetId(), Parent: e.GetSessionId(), Owner: caller.UserID, Live: true, State: state}
+			if err := tx.Save(ctx, rec, 0); err != nil {
+				return nil, err
+			}
+			return []eventlog.Event{h.event(e.GetSessionId(), e.GetId(), &eventspb.EntityCreated{
+				Entity: e, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
+			})}, nil
+		})
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("create entity: %w", err)

@@ -71,17 +71,19 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.GameCreateRequest) (*g
 		return nil, apperr.Internal("game id", err)
 	}
 	g.Id = id.String()
-	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-		state, err := proto.Marshal(g)
-		if err != nil {
-			return nil, apperr.Internal("encode game", err)
-		}
-		if err := tx.Save(ctx, aggregate.Record{Kind: aggregate.KindGame, ID: g.Id, Owner: caller.UserID, Live: true, State: state}, 0); err != nil {
-			return nil, err
-		}
-		return []eventlog.Event{h.event(g.Id, &eventspb.GameCreated{
-			Game: g, OwnerId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
-		})}, nil
+	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreateGame", Caller: caller.UserID, Request: req, Result: g}, func(ctx context.Context) error {
+		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+			state, err := proto.Marshal(g)
+			if err != nil {
+				return nil, apperr.Internal("encode game", err)
+			}
+			if err := tx.Save(ctx, aggregate.Record{Kind: aggregate.KindGame, ID: g.Id, Owner: caller.UserID, Live: true, State: state}, 0); err != nil {
+				return nil, err
+			}
+			return []eventlog.Event{h.event(g.Id, &eventspb.GameCreated{
+				Game: g, OwnerId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
+			})}, nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create game: %w", err)

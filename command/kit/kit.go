@@ -55,6 +55,9 @@ func (d Deps) ExecuteFor(ctx context.Context, projectorOf func(eventlog.Position
 		if staged, err = d.Outbox.Stage(ctx, tx.PG(), events...); err != nil {
 			return err
 		}
+		if err := saveOutcome(ctx, tx); err != nil {
+			return err
+		}
 		failpoint.Hit(failpoint.CommandBeforeCommit)
 		return nil
 	})

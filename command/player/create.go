@@ -10,6 +10,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
@@ -61,33 +62,35 @@ func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.P
 			p.Id = id.String()
 		}
 	}
-	err = h.execute(ctx, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-		acct, isAccount, err := loadAccount(ctx, tx, p.GetId())
-		if err != nil {
-			return nil, err
-		}
-		var events []eventlog.Event
-		if p.GetType() == playerpb.PlayerType_HUMAN {
-			if !isAccount {
-				return nil, apperr.FailedPrecondition("the caller has no user account")
-			}
-			if events, err = h.humanDefaults(ctx, tx, caller, p, acct); err != nil {
+	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreatePlayer", Caller: caller.UserID, Request: req, Result: p}, func(ctx context.Context) error {
+		return h.execute(ctx, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+			acct, isAccount, err := loadAccount(ctx, tx, p.GetId())
+			if err != nil {
 				return nil, err
 			}
-		} else if isAccount {
-			// The id would otherwise be taken from the user's own profile.
-			return nil, authz.Denied("create an AI player with a user's id")
-		}
-		state, err := encode(p)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.Save(ctx, aggregate.Record{Kind: aggregate.KindPlayer, ID: p.GetId(), Owner: caller.UserID, Live: true, State: state}, 0); err != nil {
-			return nil, err
-		}
-		return append([]eventlog.Event{h.event(p.GetId(), &eventspb.PlayerCreated{
-			Player: p, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
-		})}, events...), nil
+			var events []eventlog.Event
+			if p.GetType() == playerpb.PlayerType_HUMAN {
+				if !isAccount {
+					return nil, apperr.FailedPrecondition("the caller has no user account")
+				}
+				if events, err = h.humanDefaults(ctx, tx, caller, p, acct); err != nil {
+					return nil, err
+				}
+			} else if isAccount {
+				// The id would otherwise be taken from the user's own profile.
+				return nil, authz.Denied("create an AI player with a user's id")
+			}
+			state, err := encode(p)
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.Save(ctx, aggregate.Record{Kind: aggregate.KindPlayer, ID: p.GetId(), Owner: caller.UserID, Live: true, State: state}, 0); err != nil {
+				return nil, err
+			}
+			return append([]eventlog.Event{h.event(p.GetId(), &eventspb.PlayerCreated{
+				Player: p, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
+			})}, events...), nil
+		})
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("create player: %w", err)

@@ -11,6 +11,7 @@ import (
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	commandgame "github.com/oof-gg/platform/command/game"
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/authz"
@@ -45,41 +46,43 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.SessionCreate) (*gamep
 		Id: id.String(), GameId: req.GetGameId(), UserIds: req.GetUserIds(), State: req.GetState(),
 		Attributes: req.GetAttributes(), Region: req.Region, Data: req.Data,
 	}
-	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-		// Locking the game serializes session creation per game, so the
-		// live-session count below cannot be raced past max_sessions.
-		grec, g, err := commandgame.LoadGame(ctx, tx, req.GetGameId())
-		if err != nil {
-			return nil, err
-		}
-		if !authz.CanManageAnySession(caller, grec.Owner) {
-			for _, u := range req.GetUserIds() {
-				if u != caller.UserID {
-					return nil, authz.Denied("add other players to a session (only yourself)")
+	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreateSession", Caller: caller.UserID, Request: req, Result: s}, func(ctx context.Context) error {
+		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+			// Locking the game serializes session creation per game, so the
+			// live-session count below cannot be raced past max_sessions.
+			grec, g, err := commandgame.LoadGame(ctx, tx, req.GetGameId())
+			if err != nil {
+				return nil, err
+			}
+			if !authz.CanManageAnySession(caller, grec.Owner) {
+				for _, u := range req.GetUserIds() {
+					if u != caller.UserID {
+						return nil, authz.Denied("add other players to a session (only yourself)")
+					}
 				}
 			}
-		}
-		if len(s.GetUserIds()) > validate.Count(g.GetMaxPlayersPerSession()) {
-			return nil, apperr.FailedPrecondition(fmt.Sprintf("a session of this game holds at most %s players", g.GetMaxPlayersPerSession()))
-		}
-		live, err := tx.CountLiveChildren(ctx, aggregate.KindSession, g.GetId())
-		if err != nil {
-			return nil, err
-		}
-		if live >= validate.Count(g.GetMaxSessions()) {
-			return nil, apperr.FailedPrecondition(fmt.Sprintf("this game already has its maximum of %s live sessions", g.GetMaxSessions()))
-		}
-		state, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
-		if err != nil {
-			return nil, apperr.Internal("encode session", err)
-		}
-		rec := aggregate.Record{Kind: aggregate.KindSession, ID: s.GetId(), Parent: g.GetId(), Owner: caller.UserID, Live: true, State: state}
-		if err := tx.Save(ctx, rec, 0); err != nil {
-			return nil, err
-		}
-		return []eventlog.Event{h.event(s.GetId(), &eventspb.SessionCreated{
-			Session: s, HostId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
-		})}, nil
+			if len(s.GetUserIds()) > validate.Count(g.GetMaxPlayersPerSession()) {
+				return nil, apperr.FailedPrecondition(fmt.Sprintf("a session of this game holds at most %s players", g.GetMaxPlayersPerSession()))
+			}
+			live, err := tx.CountLiveChildren(ctx, aggregate.KindSession, g.GetId())
+			if err != nil {
+				return nil, err
+			}
+			if live >= validate.Count(g.GetMaxSessions()) {
+				return nil, apperr.FailedPrecondition(fmt.Sprintf("this game already has its maximum of %s live sessions", g.GetMaxSessions()))
+			}
+			state, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
+			if err != nil {
+				return nil, apperr.Internal("encode session", err)
+			}
+			rec := aggregate.Record{Kind: aggregate.KindSession, ID: s.GetId(), Parent: g.GetId(), Owner: caller.UserID, Live: true, State: state}
+			if err := tx.Save(ctx, rec, 0); err != nil {
+				return nil, err
+			}
+			return []eventlog.Event{h.event(s.GetId(), &eventspb.SessionCreated{
+				Session: s, HostId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
+			})}, nil
+		})
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("create session: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-
 	commandauth "github.com/oof-gg/platform/command/auth"
 	commandgame "github.com/oof-gg/platform/command/game"
 	"github.com/oof-gg/platform/command/kit"
@@ -51,8 +50,10 @@ func (p *Platform) buildCommand(sec *security) error {
 	}
 	commandauth.NewGRPC(svc, p.cfg.TrustProxyHeaders).Mount(p.services)
 
+	store := aggregate.NewStore(p.infra.pool)
+	p.workers = append(p.workers, p.pruneOutcomes(store))
 	deps := kit.Deps{
-		Store: aggregate.NewStore(p.infra.pool), Outbox: ob, Waiter: waiter,
+		Store: store, Outbox: ob, Waiter: waiter,
 		ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command"),
 	}
 	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/grpcx"
+	"github.com/oof-gg/platform/pkg/idempotency"
 	"github.com/oof-gg/platform/pkg/middleware"
 	"github.com/oof-gg/platform/pkg/routing"
 )
@@ -91,7 +92,8 @@ func (p *Platform) newServer(sec *security) *grpc.Server {
 	traceU, traceS := middleware.Trace()
 	authn := middleware.NewAuthenticator(sec.validator, middleware.PublicMethods())
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverU, metricsU, middleware.AccessLog(p.log), mapU, traceU, authn.Unary()),
+		grpc.ChainUnaryInterceptor(recoverU, metricsU, middleware.AccessLog(p.log), mapU, traceU, authn.Unary(),
+			idempotency.UnaryInterceptor()),
 		grpc.ChainStreamInterceptor(recoverS, metricsS, mapS, traceS, authn.Stream()),
 		grpc.MaxRecvMsgSize(1<<20),
 		// Reusing worker goroutines saves the stack growth a fresh goroutine

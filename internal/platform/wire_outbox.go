@@ -1,11 +1,13 @@
 package platform
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/IBM/sarama"
 
+	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/outbox"
 )
 
@@ -28,6 +30,27 @@ func (p *Platform) buildOutbox() *outbox.Outbox {
 	relay := outbox.NewRelay(p.infra.pool, connect, p.log, outbox.RelayOptions{Registerer: p.registry})
 	p.workers = append(p.workers, relay.Run)
 	return outbox.New(p.infra.pool, relay, time.Now)
+}
+
+// pruneOutcomes forgets idempotency outcomes after a day: a client retries
+// within minutes, and the table must not grow without bound.
+func (p *Platform) pruneOutcomes(store *aggregate.Store) func(context.Context) error {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			if n, err := store.PruneOutcomes(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+				p.log.Warn("prune idempotency outcomes", "err", err)
+			} else if n > 0 {
+				p.log.Info("pruned idempotency outcomes", "rows", n)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	}
 }
 
 // closingProducer closes its own client with the producer (a producer made
