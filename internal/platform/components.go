@@ -22,8 +22,11 @@ import (
 )
 
 // buildCommand assembles the command handlers and what they write with.
-func (p *Platform) buildCommand(sec *security) error {
-	ob := p.buildOutbox()
+func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
+	ob, err := p.buildOutbox(ctx)
+	if err != nil {
+		return err
+	}
 	hasher, err := auth.NewPasswordHasher(p.cfg.PasswordHash)
 	if err != nil {
 		return err

@@ -42,6 +42,8 @@ type infra struct {
 	pool  *pgxpool.Pool
 	rdb   *redis.Client
 	kafka sarama.Client // admin and health; producers and consumers have their own
+	// extraPools are components' own connection pools (the outbox relay's).
+	extraPools []*pgxpool.Pool
 }
 
 func (i *infra) close() {
@@ -50,6 +52,9 @@ func (i *infra) close() {
 	}
 	if i.rdb != nil {
 		_ = i.rdb.Close()
+	}
+	for _, p := range i.extraPools {
+		p.Close()
 	}
 	if i.pool != nil {
 		i.pool.Close()

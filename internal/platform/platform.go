@@ -68,7 +68,7 @@ func (p *Platform) build(ctx context.Context) error {
 		return err
 	}
 	if p.runs(routing.TargetCommand) {
-		if err := p.buildCommand(sec); err != nil {
+		if err := p.buildCommand(ctx, sec); err != nil {
 			return err
 		}
 	}

@@ -8,13 +8,14 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/oof-gg/platform/pkg/aggregate"
+	"github.com/oof-gg/platform/pkg/db"
 	"github.com/oof-gg/platform/pkg/outbox"
 )
 
 // buildOutbox makes the command side's outbox and the relay that sends it to
 // Kafka. The relay connects to Kafka by itself and keeps retrying, so the
 // command target starts, and takes commands, while Kafka is away.
-func (p *Platform) buildOutbox() *outbox.Outbox {
+func (p *Platform) buildOutbox(ctx context.Context) (*outbox.Outbox, error) {
 	connect := func() (sarama.SyncProducer, error) {
 		client, err := newKafkaClient(p.cfg, "oof-outbox-relay")
 		if err != nil {
@@ -27,9 +28,16 @@ func (p *Platform) buildOutbox() *outbox.Outbox {
 		}
 		return closingProducer{SyncProducer: sp, client: client}, nil
 	}
-	relay := outbox.NewRelay(p.infra.pool, connect, p.log, outbox.RelayOptions{Registerer: p.registry})
+	// The relay's own connections: under load commands hold the main
+	// pool's, and the relay must not queue behind the work it unblocks.
+	relayPool, err := db.ConnectSized(ctx, p.cfg.PostgresURL, 4, connectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	p.infra.extraPools = append(p.infra.extraPools, relayPool)
+	relay := outbox.NewRelay(relayPool, connect, p.log, outbox.RelayOptions{Registerer: p.registry})
 	p.workers = append(p.workers, relay.Run)
-	return outbox.New(p.infra.pool, relay, time.Now)
+	return outbox.New(p.infra.pool, relay, time.Now), nil
 }
 
 // pruneOutcomes forgets idempotency outcomes after a day: a client retries

@@ -19,12 +19,21 @@ import (
 
 // Connect opens a pool and checks the server answers within timeout.
 func Connect(ctx context.Context, url string, timeout time.Duration) (*pgxpool.Pool, error) {
+	return ConnectSized(ctx, url, 32, timeout)
+}
+
+// ConnectSized is Connect with at least minMax connections (unless the URL
+// asks for more): a component whose waits must not queue behind others'
+// (the outbox relay) gets a small pool of its own.
+func ConnectSized(ctx context.Context, url string, minMax int32, timeout time.Duration) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
 	}
-	if cfg.MaxConns < 16 {
-		cfg.MaxConns = 16
+	// pgxpool's default (4 on this machine) would make concurrent calls
+	// queue for a connection long before PostgreSQL is busy.
+	if cfg.MaxConns < minMax {
+		cfg.MaxConns = minMax
 	}
 	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -211,26 +211,34 @@ type pendingRow struct {
 }
 
 // relayOnce sends the shard's oldest pending rows and marks them; it
-// returns how many rows it read.
+// returns how many rows it read. Its statements go in two pipelined round
+// trips (lock and read; mark and commit) around the produce.
 func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
-	tx, err := r.pool.Begin(ctx)
+	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+	// A connection still inside the transaction (an error below) is closed
+	// by the pool on release, which rolls the transaction back.
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN`)
 	// Losing this transaction's commit in a crash only means the rows are
 	// sent again (same ids), so it need not wait for the WAL flush.
-	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, lockNamespace, int32(shard))
+	b.Queue(`SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
+		WHERE shard = $1 AND published_at IS NULL ORDER BY seq LIMIT $2`, shard, r.opts.BatchMax)
+	br := conn.SendBatch(ctx, b)
+	rows, err := readPending(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockNamespace, int32(shard)); err != nil {
-		return 0, err
-	}
-	rows, err := r.readPending(ctx, tx, shard)
-	if err != nil || len(rows) == 0 {
-		if err == nil {
-			err = tx.Commit(ctx)
-		}
+	if len(rows) == 0 {
+		_, err := conn.Exec(ctx, `COMMIT`)
 		return 0, err
 	}
 	failpoint.Hit(failpoint.RelayBeforeProduce)
@@ -241,10 +249,7 @@ func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
 		r.metrics.relayed.Add(float64(len(sent)))
 		// Kafka has them: mark them even if we are shutting down, or they
 		// would be sent again.
-		if err := markRelayed(context.WithoutCancel(ctx), tx, sent); err != nil {
-			return 0, err
-		}
-		if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		if err := markRelayed(context.WithoutCancel(ctx), conn.Conn(), sent); err != nil {
 			return 0, err
 		}
 	}
@@ -254,9 +259,13 @@ func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
 	return len(rows), nil
 }
 
-func (r *Relay) readPending(ctx context.Context, tx pgx.Tx, shard int16) ([]pendingRow, error) {
-	rows, err := tx.Query(ctx, `SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
-		WHERE shard = $1 AND published_at IS NULL ORDER BY seq LIMIT $2`, shard, r.opts.BatchMax)
+func readPending(br pgx.BatchResults) ([]pendingRow, error) {
+	for range 3 { // BEGIN, SET, lock
+		if _, err := br.Exec(); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, err
 	}
@@ -314,16 +323,19 @@ func (r *Relay) send(rows []pendingRow) ([]relayedRow, error) {
 	return sent, err
 }
 
-func markRelayed(ctx context.Context, tx pgx.Tx, sent []relayedRow) error {
+// markRelayed records where the rows landed and commits, in one round trip.
+func markRelayed(ctx context.Context, conn *pgx.Conn, sent []relayedRow) error {
 	seqs := make([]int64, len(sent))
 	parts := make([]int32, len(sent))
 	offsets := make([]int64, len(sent))
 	for i, s := range sent {
 		seqs[i], parts[i], offsets[i] = s.seq, s.pos.Partition, s.pos.Offset
 	}
-	_, err := tx.Exec(ctx, `UPDATE event_outbox o SET published_at = now(), kafka_partition = u.p, kafka_offset = u.o
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE event_outbox o SET published_at = now(), kafka_partition = u.p, kafka_offset = u.o
 		FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(seq, p, o) WHERE o.seq = u.seq`, seqs, parts, offsets)
-	return err
+	b.Queue(`COMMIT`)
+	return conn.SendBatch(ctx, b).Close()
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
