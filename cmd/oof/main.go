@@ -1,7 +1,8 @@
 // Command oof is the whole oof.gg platform in one binary. -target picks what
 // runs: all (everything in one process, the local default), command, query,
 // projector (what compose.yaml deploys behind Envoy), or migrate (apply the
-// schema and create topics, then exit).
+// schema and create topics, then exit). Operator subcommands come first
+// on the command line: `oof deadletters list|retry` (deadletters.go).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,17 +25,36 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	err := run(os.Args[1:])
+	var usage usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "oof:", err)
+		os.Exit(2)
+	case errors.Is(err, errReported):
+		os.Exit(1)
+	default:
 		fmt.Fprintln(os.Stderr, "oof:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+func run(args []string) error {
+	// A subcommand is a first argument that is not a flag, so every
+	// `oof -target=...` command line means what it always meant.
+	if len(args) > 0 && args[0] == "deadletters" {
+		return deadLetters(args[1:], os.Stdout)
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("unknown subcommand %q (subcommands: deadletters; or flags: -target=...)", args[0])
+	}
 	target := flag.String("target", "all", "what to run: all, command, query, projector, migrate")
 	healthURL := flag.String("healthcheck", "", "GET this URL and exit 0 if it answers 200 (for container health checks)")
 	rebuild := flag.String("rebuild", "", "with -target=projector or all: empty this projector's read model and replay its topics from the start")
-	flag.Parse()
+	if err := flag.CommandLine.Parse(args); err != nil {
+		return err
+	}
 	if *healthURL != "" {
 		return healthcheck(*healthURL)
 	}

@@ -94,12 +94,14 @@ func (p *Platform) projectors() []projection.Projector {
 // buildProjectors starts one consumer-group runner per projector, each with
 // its own Kafka client so one slow projector does not hold up another.
 func (p *Platform) buildProjectors() error {
+	deadLetters := projection.NewMetrics(p.registry, p.infra.pool, p.log)
 	for _, proj := range p.projectors() {
 		client, err := newKafkaClient(p.cfg, "oof-projector-"+proj.Name())
 		if err != nil {
 			return err
 		}
-		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.ProjectorGroupPrefix, p.cfg.ProjectorBatchMax, p.log)
+		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.ProjectorGroupPrefix, p.cfg.ProjectorBatchMax, p.log,
+			projection.WithMetrics(deadLetters), projection.WithMaxAttempts(p.cfg.ProjectorMaxAttempts))
 		p.workers = append(p.workers, func(ctx context.Context) error {
 			defer client.Close()
 			if t, ok := proj.(*trending.Projector); ok {

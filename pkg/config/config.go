@@ -31,6 +31,9 @@ type Config struct {
 	ProduceTimeout    time.Duration
 	ProjectionWait    time.Duration // bounded read-your-writes wait in commands
 	ProjectorBatchMax int
+	// ProjectorMaxAttempts is how often a record that fails for a reason
+	// other than infrastructure is tried before it is dead-lettered.
+	ProjectorMaxAttempts int
 	// ProjectorGroupPrefix names the projectors' consumer groups (default:
 	// the topic prefix). A second set of projectors rebuilding into another
 	// database needs its own.
@@ -85,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ProjectionWait:       r.duration("OOF_PROJECTION_WAIT", 3*time.Second),
 		ProjectorBatchMax:    r.integer("OOF_PROJECTOR_BATCH_MAX", 500, 1, 100000),
 		ProjectorGroupPrefix: r.str("OOF_PROJECTOR_GROUP_PREFIX", ""),
+		ProjectorMaxAttempts: r.integer("OOF_PROJECTOR_MAX_ATTEMPTS", 3, 1, 1000),
 
 		JWTActiveKID:       r.str("OOF_JWT_ACTIVE_KID", ""),
 		JWTIssuer:          r.str("OOF_JWT_ISSUER", "oof.gg"),

@@ -33,6 +33,7 @@ func TestDefaults(t *testing.T) {
 		ProduceTimeout:       5 * time.Second,
 		ProjectionWait:       3 * time.Second,
 		ProjectorBatchMax:    500,
+		ProjectorMaxAttempts: 3,
 		JWTKeys:              map[string][]byte{},
 		JWTActiveKID:         "",
 		JWTIssuer:            "oof.gg",
@@ -59,22 +60,23 @@ var (
 
 func TestOverrides(t *testing.T) {
 	c, err := Load(env(map[string]string{
-		"OOF_GRPC_ADDR":            " 0.0.0.0:9000 ",
-		"OOF_KAFKA_BROKERS":        "k1:9092, k2:9092 ,,k3:9092",
-		"OOF_KAFKA_TOPIC_PREFIX":   "staging.",
-		"OOF_KAFKA_PARTITIONS":     "12",
-		"OOF_KAFKA_REPLICATION":    "3",
-		"OOF_PRODUCE_TIMEOUT":      "250ms",
-		"OOF_ACCESS_TOKEN_TTL":     "1h30m",
-		"OOF_TRUST_PROXY_HEADERS":  "true",
-		"OOF_ARGON2_MEMORY_KIB":    "65536",
-		"OOF_ARGON2_ITERATIONS":    "3",
-		"OOF_ARGON2_PARALLELISM":   "4",
-		"OOF_TWITCH_CLIENT_IDS":    "abc,def",
-		"OOF_JWT_KEYS":             "old:" + base64.StdEncoding.EncodeToString(secretA) + ", new:" + base64.RawURLEncoding.EncodeToString(secretB),
-		"OOF_JWT_ACTIVE_KID":       "new",
-		"OOF_PROJECTOR_BATCH_MAX":  "1",
-		"OOF_REVOCATION_CACHE_TTL": "2s",
+		"OOF_GRPC_ADDR":              " 0.0.0.0:9000 ",
+		"OOF_KAFKA_BROKERS":          "k1:9092, k2:9092 ,,k3:9092",
+		"OOF_KAFKA_TOPIC_PREFIX":     "staging.",
+		"OOF_KAFKA_PARTITIONS":       "12",
+		"OOF_KAFKA_REPLICATION":      "3",
+		"OOF_PRODUCE_TIMEOUT":        "250ms",
+		"OOF_ACCESS_TOKEN_TTL":       "1h30m",
+		"OOF_TRUST_PROXY_HEADERS":    "true",
+		"OOF_ARGON2_MEMORY_KIB":      "65536",
+		"OOF_ARGON2_ITERATIONS":      "3",
+		"OOF_ARGON2_PARALLELISM":     "4",
+		"OOF_TWITCH_CLIENT_IDS":      "abc,def",
+		"OOF_JWT_KEYS":               "old:" + base64.StdEncoding.EncodeToString(secretA) + ", new:" + base64.RawURLEncoding.EncodeToString(secretB),
+		"OOF_JWT_ACTIVE_KID":         "new",
+		"OOF_PROJECTOR_BATCH_MAX":    "1",
+		"OOF_PROJECTOR_MAX_ATTEMPTS": "7",
+		"OOF_REVOCATION_CACHE_TTL":   "2s",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -96,6 +98,7 @@ func TestOverrides(t *testing.T) {
 		{"jwt keys", c.JWTKeys, map[string][]byte{"old": secretA, "new": secretB}},
 		{"active kid", c.JWTActiveKID, "new"},
 		{"batch max lower bound", c.ProjectorBatchMax, 1},
+		{"max attempts", c.ProjectorMaxAttempts, 7},
 		{"revocation cache", c.RevocationCacheTTL, 2 * time.Second},
 	}
 	for _, ch := range checks {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -58,17 +57,6 @@ func storeOffset(ctx context.Context, tx pgx.Tx, projector, topic string, partit
 	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel,
 		notifyPayload(projector, topic, partition, next)); err != nil {
 		return fmt.Errorf("notify progress: %w", err)
-	}
-	return nil
-}
-
-func deadLetter(ctx context.Context, tx pgx.Tx, projector string, m *sarama.ConsumerMessage, eventType string, cause error) error {
-	_, err := tx.Exec(ctx, `INSERT INTO projector_dead_letters
-		(projector, topic, partition, "offset", event_type, error, payload)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		projector, m.Topic, m.Partition, m.Offset, eventType, cause.Error(), m.Value)
-	if err != nil {
-		return fmt.Errorf("dead-letter %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 // Package projection runs projectors: Kafka consumer groups that apply events
 // to PostgreSQL read models. Each batch is applied in one transaction that
 // also stores the next offset per partition, so every event takes effect
-// exactly once however often it is delivered. Commands use Waiter to wait
-// until a projector has passed their event (read-your-writes).
+// exactly once however often it is delivered. A record that keeps failing
+// for a reason other than infrastructure goes to projector_dead_letters
+// (see apply.go) so it cannot stall its partition; RetryDeadLetter applies
+// it again later. Commands use Waiter to wait until a projector has passed
+// their event (read-your-writes).
 package projection
 
 import (

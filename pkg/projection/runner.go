@@ -8,29 +8,51 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/oof-gg/platform/pkg/eventlog"
 )
 
 // Runner consumes a projector's topics in a consumer group and applies them.
 type Runner struct {
-	proj     Projector
-	pool     *pgxpool.Pool
-	client   sarama.Client
-	groupID  string
-	batchMax int
-	log      *slog.Logger
+	proj        Projector
+	pool        *pgxpool.Pool
+	client      sarama.Client
+	groupID     string
+	batchMax    int
+	maxAttempts int
+	metrics     *Metrics
+	log         *slog.Logger
+}
+
+// DefaultMaxAttempts is how often a record that fails deterministically is
+// tried before it is dead-lettered.
+const DefaultMaxAttempts = 3
+
+// Option adjusts a Runner.
+type Option func(*Runner)
+
+// WithMaxAttempts sets how often a record that fails deterministically (see
+// IsTransient) is tried before it goes to the dead letters; at least 1.
+func WithMaxAttempts(n int) Option {
+	return func(r *Runner) { r.maxAttempts = max(n, 1) }
+}
+
+// WithMetrics counts the runner's dead letters in m.
+func WithMetrics(m *Metrics) Option {
+	return func(r *Runner) { r.metrics = m }
 }
 
 // NewRunner prepares a runner; client is a dedicated sarama client.
-func NewRunner(proj Projector, pool *pgxpool.Pool, client sarama.Client, groupPrefix string, batchMax int, log *slog.Logger) *Runner {
-	return &Runner{
-		proj: proj, pool: pool, client: client, batchMax: batchMax,
+func NewRunner(proj Projector, pool *pgxpool.Pool, client sarama.Client, groupPrefix string, batchMax int, log *slog.Logger, opts ...Option) *Runner {
+	r := &Runner{
+		proj: proj, pool: pool, client: client, batchMax: batchMax, maxAttempts: DefaultMaxAttempts,
 		groupID: groupPrefix + "oof-projector-" + proj.Name(),
 		log:     log.With("projector", proj.Name()),
 	}
+	for _, o := range opts {
+		o(r)
+	}
+	r.metrics.track(proj.Name())
+	return r
 }
 
 // Run consumes until ctx ends, rejoining the group after rebalances and
@@ -114,72 +136,6 @@ func (r *Runner) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.Con
 			sess.MarkMessage(batch[len(batch)-1], "")
 		}
 	}
-}
-
-// applyWithRetry never skips a batch because of a database error: it retries
-// with back-off until it succeeds or ctx ends.
-func (r *Runner) applyWithRetry(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) error {
-	backoff := 100 * time.Millisecond
-	for {
-		err := r.applyBatch(ctx, topic, partition, batch)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		r.log.Error("apply batch failed; retrying", "topic", topic, "partition", partition,
-			"first_offset", batch[0].Offset, "err", err)
-		sleep(ctx, backoff)
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) error {
-	hooks, _ := r.proj.(BatchHooks)
-	if hooks != nil {
-		hooks.BeforeBatch()
-	}
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		next, ok, err := lockOffset(ctx, tx, r.proj.Name(), topic, partition)
-		if err != nil {
-			return err
-		}
-		applied := false
-		for _, m := range batch {
-			if ok && m.Offset < next {
-				continue // already applied: a redelivery after a crash or rebalance
-			}
-			if err := r.applyOne(ctx, tx, m); err != nil {
-				return err
-			}
-			next, ok, applied = m.Offset+1, true, true
-		}
-		if !applied {
-			return nil
-		}
-		return storeOffset(ctx, tx, r.proj.Name(), topic, partition, next)
-	})
-	if err == nil && hooks != nil {
-		hooks.AfterCommit(ctx)
-	}
-	return err
-}
-
-func (r *Runner) applyOne(ctx context.Context, tx pgx.Tx, m *sarama.ConsumerMessage) error {
-	env, err := eventlog.FromRecord(m)
-	if err != nil {
-		return deadLetter(ctx, tx, r.proj.Name(), m, "", err)
-	}
-	msg, err := env.Decode()
-	if err != nil {
-		r.log.Error("undecodable event dead-lettered", "topic", m.Topic, "partition", m.Partition, "offset", m.Offset, "err", err)
-		return deadLetter(ctx, tx, r.proj.Name(), m, env.Type, err)
-	}
-	if err := r.proj.Apply(ctx, tx, env, msg); err != nil {
-		return fmt.Errorf("apply %s at %s/%d@%d: %w", env.Type, m.Topic, m.Partition, m.Offset, err)
-	}
-	return nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {
