@@ -32,6 +32,7 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 		return err
 	}
 	waiter := projection.NewWaiter(p.infra.pool, p.log)
+	p.waiter = waiter
 	p.workers = append(p.workers, waiter.Run)
 
 	rdb := p.infra.rdb
@@ -100,8 +101,11 @@ func (p *Platform) buildProjectors() error {
 		if err != nil {
 			return err
 		}
-		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.ProjectorGroupPrefix, p.cfg.ProjectorBatchMax, p.log,
-			projection.WithMetrics(deadLetters), projection.WithMaxAttempts(p.cfg.ProjectorMaxAttempts))
+		opts := []projection.Option{projection.WithMetrics(deadLetters), projection.WithMaxAttempts(p.cfg.ProjectorMaxAttempts)}
+		if p.waiter != nil { // commands in this process: tell their waiter directly
+			opts = append(opts, projection.WithProgress(p.waiter.Advance))
+		}
+		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.ProjectorGroupPrefix, p.cfg.ProjectorBatchMax, p.log, opts...)
 		p.workers = append(p.workers, func(ctx context.Context) error {
 			defer client.Close()
 			if t, ok := proj.(*trending.Projector); ok {

@@ -21,6 +21,7 @@ import (
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/idempotency"
 	"github.com/oof-gg/platform/pkg/middleware"
+	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/routing"
 )
 
@@ -34,6 +35,9 @@ type Platform struct {
 	server   *grpc.Server
 	health   *health.Server
 	services *grpcx.Services
+	// waiter is the command side's read-your-writes waiter, when this
+	// target runs commands; projectors in the same process feed it.
+	waiter *projection.Waiter
 	// workers run beside the server: projectors, the projection listener.
 	workers []func(context.Context) error
 }

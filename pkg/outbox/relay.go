@@ -30,17 +30,20 @@ type RelayOptions struct {
 	ConnectRetry time.Duration // first back-off while Kafka is away (default 250ms)
 }
 
-// Relay produces committed outbox rows to Kafka. Several relays (one per
-// command process) may run against one database: per shard, one at a time
-// holds the shard's advisory lock, reads its oldest pending rows, sends them
-// and marks them in the same transaction, so rows are neither sent by two
-// relays nor out of order.
+// Relay produces committed outbox rows to Kafka. Each pass is one
+// transaction: it takes the advisory lock of every shard no other relay
+// holds, reads those shards' oldest pending rows in seq order, sends them
+// all in one produce and marks them. Passes follow each other, so what
+// commits during a pass goes out together in the next (group commit for the
+// log). Several relays (one per command process) may run against one
+// database: a shard is relayed by one of them at a time, so rows are
+// neither sent by two relays nor out of order.
 type Relay struct {
 	pool     *pgxpool.Pool
 	connect  func() (sarama.SyncProducer, error)
 	log      *slog.Logger
 	opts     RelayOptions
-	kicks    [Shards]chan struct{}
+	kick     chan struct{}
 	producer atomic.Pointer[producerBox]
 	failing  atomic.Bool // the last send failed: Kafka is away
 	relayed  *relayedIndex
@@ -66,19 +69,16 @@ func NewRelay(pool *pgxpool.Pool, connect func() (sarama.SyncProducer, error), l
 	}
 	r := &Relay{pool: pool, connect: connect, log: log.With("component", "outbox-relay"), opts: opts,
 		relayed: newRelayedIndex(), metrics: newRelayMetrics(opts.Registerer)}
-	for i := range r.kicks {
-		r.kicks[i] = make(chan struct{}, 1)
-	}
+	r.kick = make(chan struct{}, 1)
 	return r
 }
 
-// Kick asks the shards' loops to relay now.
+// Kick asks the relay for a pass now (shards name where the new rows are;
+// a pass covers every shard it can lock).
 func (r *Relay) Kick(shards ...int16) {
-	for _, s := range shards {
-		select {
-		case r.kicks[s] <- struct{}{}:
-		default: // a kick is already pending; it will see these rows too
-		}
+	select {
+	case r.kick <- struct{}{}:
+	default: // a pass is already due; it will see these rows too
 	}
 }
 
@@ -91,15 +91,12 @@ func (r *Relay) Run(ctx context.Context) error {
 		return nil // ctx ended
 	}
 	defer func() { _ = r.producer.Load().p.Close() }()
-	done := make(chan struct{}, Shards+2)
-	for s := range Shards {
-		go func() { r.shardLoop(ctx, int16(s)); done <- struct{}{} }()
-	}
+	done := make(chan struct{}, 2)
 	go func() { r.pollLoop(ctx); done <- struct{}{} }()
 	go func() { r.relayed.expireLoop(ctx); done <- struct{}{} }()
-	for range Shards + 2 {
-		<-done
-	}
+	r.passLoop(ctx)
+	<-done
+	<-done
 	return nil
 }
 
@@ -122,22 +119,24 @@ func (r *Relay) connectProducer(ctx context.Context) error {
 	}
 }
 
-func (r *Relay) shardLoop(ctx context.Context, shard int16) {
+// passLoop runs passes while there is work: after a kick or a poll, and
+// again at once after a pass that sent rows (more may have committed).
+func (r *Relay) passLoop(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-r.kicks[shard]:
+		case <-r.kick:
 		}
 		for ctx.Err() == nil {
-			n, err := r.relayOnce(ctx, shard)
+			n, err := r.pass(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
 				}
 				if !r.failing.Swap(true) {
-					r.log.Error("outbox relay failing; retrying with back-off", "shard", shard, "err", err)
+					r.log.Error("outbox relay failing; retrying with back-off", "err", err)
 				}
 				r.metrics.failures.Inc()
 				sleep(ctx, backoff)
@@ -148,7 +147,7 @@ func (r *Relay) shardLoop(ctx context.Context, shard int16) {
 				r.log.Info("outbox relay sending again")
 			}
 			backoff = 100 * time.Millisecond
-			if n < r.opts.BatchMax {
+			if n == 0 {
 				break
 			}
 		}
@@ -167,16 +166,14 @@ func (r *Relay) pollLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		backlog, err := r.pendingShards(ctx)
+		backlog, err := r.backlog(ctx)
 		if err != nil {
 			continue
 		}
-		total := 0
-		for shard, n := range backlog {
-			total += n
-			r.Kick(shard)
+		if backlog > 0 {
+			r.Kick()
 		}
-		r.metrics.backlog.Set(float64(total))
+		r.metrics.backlog.Set(float64(backlog))
 		if time.Since(lastPrune) > r.opts.KeepRelayed/4 {
 			lastPrune = time.Now()
 			if _, err := r.pool.Exec(ctx, `DELETE FROM event_outbox WHERE published_at < now() - $1::interval`,
@@ -187,21 +184,10 @@ func (r *Relay) pollLoop(ctx context.Context) {
 	}
 }
 
-func (r *Relay) pendingShards(ctx context.Context) (map[int16]int, error) {
-	rows, err := r.pool.Query(ctx, `SELECT shard, count(*) FROM event_outbox WHERE published_at IS NULL GROUP BY shard`)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int16]int{}
-	for rows.Next() {
-		var s int16
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+func (r *Relay) backlog(ctx context.Context) (int, error) {
+	var n int
+	err := r.pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox WHERE published_at IS NULL`).Scan(&n)
+	return n, err
 }
 
 // pendingRow is an outbox row on its way to Kafka.
@@ -210,10 +196,10 @@ type pendingRow struct {
 	msg *sarama.ProducerMessage
 }
 
-// relayOnce sends the shard's oldest pending rows and marks them; it
-// returns how many rows it read. Its statements go in two pipelined round
-// trips (lock and read; mark and commit) around the produce.
-func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
+// pass sends the oldest pending rows of every shard it can lock and marks
+// them; it returns how many rows it read. Its statements go in two
+// pipelined round trips (lock and read; mark and commit) around the produce.
+func (r *Relay) pass(ctx context.Context) (int, error) {
 	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return 0, err
@@ -222,13 +208,19 @@ func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
 	// by the pool on release, which rolls the transaction back.
 	defer conn.Release()
 	b := &pgx.Batch{}
-	b.Queue(`BEGIN`)
 	// Losing this transaction's commit in a crash only means the rows are
 	// sent again (same ids), so it need not wait for the WAL flush.
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, lockNamespace, int32(shard))
-	b.Queue(`SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
-		WHERE shard = $1 AND published_at IS NULL ORDER BY seq LIMIT $2`, shard, r.opts.BatchMax)
+	// Shards another relay holds are skipped: it sends their rows. The
+	// locks are taken before the rows are read (a materialized CTE), so no
+	// row is read whose shard this pass does not own.
+	b.Queue(`WITH mine AS MATERIALIZED (
+			SELECT s::smallint AS shard FROM generate_series(0, $1::int - 1) AS s
+			WHERE pg_try_advisory_xact_lock($2, s))
+		SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
+		WHERE shard IN (SELECT shard FROM mine) AND published_at IS NULL
+		ORDER BY seq LIMIT $3`, Shards, lockNamespace, r.opts.BatchMax)
 	br := conn.SendBatch(ctx, b)
 	rows, err := readPending(br)
 	if cerr := br.Close(); err == nil {
@@ -260,7 +252,7 @@ func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
 }
 
 func readPending(br pgx.BatchResults) ([]pendingRow, error) {
-	for range 3 { // BEGIN, SET, lock
+	for range 2 { // BEGIN, SET
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}

@@ -135,7 +135,7 @@ func (r *Runner) deadLetterWithRetry(ctx context.Context, topic string, partitio
 	var b backoff
 	for {
 		var dead []DeadLetter
-		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		err := pgx.BeginTxFunc(ctx, r.pool, projectionTx, func(tx pgx.Tx) error {
 			dead = dead[:0]
 			next, ok, err := lockOffset(ctx, tx, r.proj.Name(), topic, partition)
 			if err != nil {
@@ -154,6 +154,7 @@ func (r *Runner) deadLetterWithRetry(ctx context.Context, topic string, partitio
 			return storeOffset(ctx, tx, r.proj.Name(), topic, partition, m.Offset+1)
 		})
 		if err == nil {
+			r.progressed(topic, partition, m.Offset+1)
 			r.reportDead(dead)
 			return nil
 		}
@@ -175,8 +176,9 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 		hooks.BeforeBatch()
 	}
 	var dead []DeadLetter
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		dead = dead[:0]
+	var stored int64 = -1
+	err := pgx.BeginTxFunc(ctx, r.pool, projectionTx, func(tx pgx.Tx) error {
+		dead, stored = dead[:0], -1
 		next, ok, err := lockOffset(ctx, tx, r.proj.Name(), topic, partition)
 		if err != nil {
 			return err
@@ -203,10 +205,14 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 		if !applied {
 			return nil
 		}
+		stored = next
 		return storeOffset(ctx, tx, r.proj.Name(), topic, partition, next)
 	})
 	if err == nil && hooks != nil {
 		hooks.AfterCommit(ctx)
+	}
+	if err == nil && stored >= 0 {
+		r.progressed(topic, partition, stored)
 	}
 	return dead, err
 }

@@ -22,44 +22,44 @@ func loadOffset(ctx context.Context, pool *pgxpool.Pool, projector, topic string
 	return next, true, nil
 }
 
-// lockOffset reads the partition's offset row FOR UPDATE, so two consumers
-// that briefly both own a partition during a rebalance serialize here.
+// lockOffset reads the partition's offset row and locks it until the
+// transaction ends, so two consumers that briefly both own a partition
+// during a rebalance serialize here. The upsert makes sure there is a row to
+// lock (two owners of a fresh partition would otherwise both apply its first
+// batch), in one round trip.
 func lockOffset(ctx context.Context, tx pgx.Tx, projector, topic string, partition int32) (int64, bool, error) {
-	// Make sure there is a row to lock: FOR UPDATE on no row locks nothing,
-	// and two owners of a fresh partition would both apply its first batch.
-	if _, err := tx.Exec(ctx, `INSERT INTO projector_offsets (projector, topic, partition, next_offset)
-		VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING`, projector, topic, partition); err != nil {
-		return 0, false, fmt.Errorf("claim offset row %s %s/%d: %w", projector, topic, partition, err)
-	}
 	var next int64
-	err := tx.QueryRow(ctx, `SELECT next_offset FROM projector_offsets
-		WHERE projector = $1 AND topic = $2 AND partition = $3 FOR UPDATE`, projector, topic, partition).Scan(&next)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, false, nil
-	}
+	err := tx.QueryRow(ctx, `INSERT INTO projector_offsets (projector, topic, partition, next_offset)
+		VALUES ($1, $2, $3, 0)
+		ON CONFLICT (projector, topic, partition) DO UPDATE SET next_offset = projector_offsets.next_offset
+		RETURNING next_offset`, projector, topic, partition).Scan(&next)
 	if err != nil {
 		return 0, false, fmt.Errorf("lock offset %s %s/%d: %w", projector, topic, partition, err)
 	}
 	return next, true, nil
 }
 
+// storeOffset moves the locked offset row to next and announces it. NOTIFY
+// is delivered only when the transaction commits: waiters never see
+// progress that could still roll back.
 func storeOffset(ctx context.Context, tx pgx.Tx, projector, topic string, partition int32, next int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO projector_offsets (projector, topic, partition, next_offset)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (projector, topic, partition) DO UPDATE
-		SET next_offset = EXCLUDED.next_offset, updated_at = now()
-		WHERE projector_offsets.next_offset < EXCLUDED.next_offset`, projector, topic, partition, next)
+	_, err := tx.Exec(ctx, `WITH moved AS (
+			UPDATE projector_offsets SET next_offset = $4, updated_at = now()
+			WHERE projector = $1 AND topic = $2 AND partition = $3 AND next_offset < $4)
+		SELECT pg_notify($5, $6)`,
+		projector, topic, partition, next, NotifyChannel, notifyPayload(projector, topic, partition, next))
 	if err != nil {
 		return fmt.Errorf("store offset: %w", err)
 	}
-	// NOTIFY is delivered only when the transaction commits: waiters never
-	// see progress that could still roll back.
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel,
-		notifyPayload(projector, topic, partition, next)); err != nil {
-		return fmt.Errorf("notify progress: %w", err)
-	}
 	return nil
 }
+
+// projectionTx is how the runner opens its transactions. Their commits do
+// not wait for the WAL flush: a read model is rebuilt from Kafka, and its
+// offsets commit with it, so a crash loses at most the last moments of
+// both together, which the runner then applies again. That wait would
+// otherwise sit in every command's read-your-writes.
+var projectionTx = pgx.TxOptions{BeginQuery: "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit = off"}
 
 // Rebuild empties a projector's read model and forgets its offsets, so its
 // next run replays its topics from the oldest record.

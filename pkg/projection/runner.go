@@ -20,6 +20,7 @@ type Runner struct {
 	batchMax    int
 	maxAttempts int
 	metrics     *Metrics
+	progress    func(projector, topic string, partition int32, next int64)
 	log         *slog.Logger
 }
 
@@ -39,6 +40,19 @@ func WithMaxAttempts(n int) Option {
 // WithMetrics counts the runner's dead letters in m.
 func WithMetrics(m *Metrics) Option {
 	return func(r *Runner) { r.metrics = m }
+}
+
+// WithProgress tells f of every committed advance (after the Redis mirror,
+// if any): a Waiter in the same process learns of it without the NOTIFY
+// round trip through PostgreSQL.
+func WithProgress(f func(projector, topic string, partition int32, next int64)) Option {
+	return func(r *Runner) { r.progress = f }
+}
+
+func (r *Runner) progressed(topic string, partition int32, next int64) {
+	if r.progress != nil {
+		r.progress(r.proj.Name(), topic, partition, next)
+	}
 }
 
 // NewRunner prepares a runner; client is a dedicated sarama client.

@@ -83,6 +83,12 @@ func parseNotify(payload string) (markKey, int64, bool) {
 	return markKey{parts[0], parts[1], int32(p)}, next, true
 }
 
+// Advance records that projector has applied topic/partition up to next
+// (exclusive); runners in the same process call it after each commit.
+func (w *Waiter) Advance(projector, topic string, partition int32, next int64) {
+	w.advance(markKey{projector, topic, partition}, next)
+}
+
 func (w *Waiter) advance(k markKey, next int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -94,6 +100,13 @@ func (w *Waiter) advance(k markKey, next int64) {
 	w.changed = make(chan struct{})
 }
 
+func (w *Waiter) known(k markKey) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.marks[k]
+	return ok
+}
+
 func (w *Waiter) current(k markKey) (int64, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -103,7 +116,12 @@ func (w *Waiter) current(k markKey) (int64, <-chan struct{}) {
 // WaitFor blocks until projector has applied the event at pos, or ctx ends.
 func (w *Waiter) WaitFor(ctx context.Context, projector string, pos eventlog.Position) error {
 	k := markKey{projector, pos.Topic, pos.Partition}
-	w.refresh(ctx, k) // the first waiter on a partition learns where it is
+	if !w.known(k) {
+		// The first wait on a partition asks where it is: progress made
+		// before this process listened was never announced to it. Later
+		// progress arrives by NOTIFY (and the slow poll below).
+		w.refresh(ctx, k)
+	}
 	poll := time.NewTicker(200 * time.Millisecond)
 	defer poll.Stop()
 	for {
