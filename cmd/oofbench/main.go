@@ -1,6 +1,7 @@
 // Command oofbench measures the platform's throughput and latency over real
 // gRPC against real PostgreSQL, Redis and Kafka, and prints a Markdown table
-// with the speed goals. Goals live here, never in tests. Run it with
+// with the speed goals: ratios to floors (the same work without platform
+// code) measured in the same run. Goals live here, never in tests. Run it with
 // `make bench` (scripts/bench.sh), which provides the infrastructure.
 package main
 
@@ -13,9 +14,11 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime/pprof"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -31,9 +34,15 @@ func scenarios(b *bench) []scenario {
 		hashRate(b),
 		register(b),
 		login(b),
+		emptyRPCFloor(b),
 		validateToken(b),
+		pgInsertFloor(b),
+		kafkaProduceFloor(b),
 		createSession(b),
+		createEntity(b),
+		readRPCFloor(b),
 		getSession(b),
+		getEntity(b),
 		projectionLag(b),
 	}
 }
@@ -59,6 +68,11 @@ type bench struct {
 	conns      []*grpc.ClientConn // the connections behind clients
 	hashParams config.PasswordHashConfig
 	runID      string // makes usernames unique per run
+
+	floorMu sync.Mutex
+	pool    *pgxpool.Pool // the floors' own pool, built like the platform's
+	floor   *floorClients // clients of the floor gRPC server
+	closers []func()      // what the floors started, closed before the platform
 }
 
 // client spreads workers over the client connections.
@@ -88,10 +102,10 @@ func main() {
 func mainErr() (int, error) {
 	var o options
 	var only string
-	flag.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario")
+	flag.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per scenario")
 	flag.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up per scenario")
-	flag.DurationVar(&o.settle, "settle", 20*time.Second, "before each scenario, wait up to this long for the machine to go quiet (< 15% CPU); 0 = don't wait")
-	flag.IntVar(&o.concurrency, "concurrency", 0, "concurrent callers for every gRPC scenario (0: 2*GOMAXPROCS for hashing scenarios, 32 for ValidateToken); the raw hash rate always uses GOMAXPROCS")
+	flag.DurationVar(&o.settle, "settle", 10*time.Second, "before each scenario, wait up to this long for the machine to go quiet (< 15% CPU); 0 = don't wait")
+	flag.IntVar(&o.concurrency, "concurrency", 0, "concurrent callers for every gRPC scenario (0: 2*GOMAXPROCS for hashing scenarios, 32 for the others and their floors); the raw hash rate always uses GOMAXPROCS")
 	flag.IntVar(&o.conns, "conns", 4, "gRPC client connections the callers share")
 	flag.StringVar(&only, "run", "", "run only scenarios whose name matches this regexp")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured scenarios (client and server: one process) to this file")
@@ -181,6 +195,9 @@ func startBench(ctx context.Context, o options) (*bench, func(), error) {
 	b := &bench{opts: o, env: env, hashParams: env.Cfg.PasswordHash, runID: harness.RandomID(3)}
 	var conns []*grpc.ClientConn
 	cleanup := func() {
+		for i := len(b.closers) - 1; i >= 0; i-- {
+			b.closers[i]()
+		}
 		for _, c := range conns {
 			_ = c.Close()
 		}

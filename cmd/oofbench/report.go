@@ -38,19 +38,35 @@ func printReport(w io.Writer, o options, hp config.PasswordHashConfig, results [
 
 // table renders results as an aligned Markdown table.
 func table(results []result) string {
-	rows := [][]string{{"scenario", "ops", "ops/s", "p50", "p99", "errors", "goal", "met?"}}
+	rows := [][]string{{"scenario", "ops", "ops/s", "p50", "p99", "errors", "floor", "ops/s ÷ floor", "p99 ÷ floor", "goal", "met?"}}
 	for _, r := range results {
-		row := []string{r.name, fmtInt(r.ops), fmtRate(r.opsPerSec()), fmtDur(r.p(0.50)), fmtDur(r.p(0.99)),
-			fmtInt(r.errors), r.goal, r.met}
-		if r.skipped != "" {
-			row = []string{r.name, "—", "—", "—", "—", fmtInt(r.errors), r.goal, r.skipped}
+		floor, opsRatio, p99Ratio := "—", "—", "—"
+		if r.floor != "" {
+			floor, opsRatio, p99Ratio = r.floor, fmtRatio(r.opsRatio), fmtRatio(r.p99Ratio)
 		}
-		if row[7] == "" {
-			row[7] = "—"
+		row := []string{r.name, fmtInt(r.ops), fmtRate(r.opsPerSec()), fmtDur(r.p(0.50)), fmtDur(r.p(0.99)),
+			fmtInt(r.errors), floor, opsRatio, p99Ratio, r.goal, r.met}
+		if r.skipped != "" {
+			row = []string{r.name, "—", "—", "—", "—", fmtInt(r.errors), "—", "—", "—", r.goal, r.skipped}
+		}
+		if row[10] == "" {
+			row[10] = "—"
 		}
 		rows = append(rows, row)
 	}
-	return markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true})
+	return markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true, 7: true, 8: true})
+}
+
+// fmtRatio shows a ratio with two significant decimals: 0.42×, 3.1×, 12×.
+func fmtRatio(v float64) string {
+	switch {
+	case v < 1:
+		return strconv.FormatFloat(v, 'f', 2, 64) + "×"
+	case v < 10:
+		return strconv.FormatFloat(v, 'f', 1, 64) + "×"
+	default:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "×"
+	}
 }
 
 // cpuTable shows how busy the machine was during each measurement, so a

@@ -48,8 +48,52 @@ func TestTableMarksErrorsAndGoals(t *testing.T) {
 	for _, c := range strings.Split(strings.Trim(rows[2], "|"), "|") {
 		cells = append(cells, strings.TrimSpace(c))
 	}
-	want := []string{"X", "10", "10.0", "1.00ms", "1.00ms", "2", "≥ 5/s", "yes"}
+	want := []string{"X", "10", "10.0", "1.00ms", "1.00ms", "2", "—", "—", "—", "≥ 5/s", "PASS"}
 	if strings.Join(cells, ";") != strings.Join(want, ";") {
 		t.Fatalf("row %q, want %q\n%s", cells, want, out)
+	}
+}
+
+// tableRow renders r alone and returns its cells.
+func tableRow(t *testing.T, r result) []string {
+	t.Helper()
+	rows := strings.Split(strings.TrimSpace(table([]result{r})), "\n")
+	if len(rows) != 3 {
+		t.Fatalf("table:\n%s", strings.Join(rows, "\n"))
+	}
+	var cells []string
+	for _, c := range strings.Split(strings.Trim(rows[2], "|"), "|") {
+		cells = append(cells, strings.TrimSpace(c))
+	}
+	return cells
+}
+
+func TestJudgeAgainstFloor(t *testing.T) {
+	ms := time.Millisecond
+	floor := result{name: "F", ops: 100, elapsed: time.Second, lat: []time.Duration{ms, 2 * ms}}
+	prior := map[string]result{"F": floor}
+	s := scenario{floor: "F", minOpsRatio: 0.3, maxP99Ratio: 10}
+	cases := []struct {
+		name    string
+		ops     int
+		p99     time.Duration
+		prior   map[string]result
+		wantMet string
+		ratios  [2]string
+	}{
+		{"both goals met", 40, 10 * ms, prior, "PASS", [2]string{"0.40×", "5.0×"}},
+		{"too slow", 20, 10 * ms, prior, "MISS", [2]string{"0.20×", "5.0×"}},
+		{"tail too long", 40, 30 * ms, prior, "MISS", [2]string{"0.40×", "15×"}},
+		{"floor not run", 40, 10 * ms, nil, "— (floor not measured: run F too)", [2]string{"—", "—"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := result{name: "X", ops: tc.ops, elapsed: time.Second, lat: []time.Duration{ms, tc.p99}}
+			judge(s, &r, tc.prior)
+			cells := tableRow(t, r)
+			if cells[10] != tc.wantMet || cells[7] != tc.ratios[0] || cells[8] != tc.ratios[1] {
+				t.Fatalf("row %q: want met %q, ratios %v", cells, tc.wantMet, tc.ratios)
+			}
+		})
 	}
 }

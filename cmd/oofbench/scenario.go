@@ -32,6 +32,14 @@ type scenario struct {
 	// check decides whether the goal is met; prior holds the results of the
 	// scenarios that ran before this one. nil = no goal.
 	check func(r result, prior map[string]result) (met bool, detail string)
+	// floor names an earlier scenario that does the same work as this one's
+	// with no platform code (a minimal loop on the same infrastructure, in
+	// the same run). The table shows this scenario's ops/s and p99 as
+	// ratios of the floor's; minOpsRatio and maxP99Ratio, when > 0, are the
+	// goal. Ratios, unlike absolute numbers, mean the same on any machine.
+	floor       string
+	minOpsRatio float64
+	maxP99Ratio float64
 }
 
 // result is what one scenario measured.
@@ -43,10 +51,13 @@ type result struct {
 	lat      []time.Duration
 	errTexts map[string]int // distinct error messages and how often they happened
 	goal     string
-	met      string // "yes", "NO", "" (no goal); with detail appended
+	met      string // "PASS", "MISS", "" (no goal); with detail appended
 	missed   bool
-	skipped  string // set when setup failed
-	cpu      cpuUse // CPUs in use during the measured window
+	floor    string  // the floor it was measured against, if any
+	opsRatio float64 // ops/s ÷ the floor's (0: no floor)
+	p99Ratio float64 // p99 ÷ the floor's
+	skipped  string  // set when setup failed
+	cpu      cpuUse  // CPUs in use during the measured window
 }
 
 func (r result) opsPerSec() float64 {
@@ -172,15 +183,39 @@ func run(ctx context.Context, s scenario, o options) result {
 	return r
 }
 
-// judge fills in the goal columns of r.
+// judge fills in the floor and goal columns of r.
 func judge(s scenario, r *result, prior map[string]result) {
-	if s.check == nil || r.skipped != "" {
+	if r.skipped != "" || (s.check == nil && s.floor == "") {
 		return
 	}
-	met, detail := s.check(*r, prior)
-	r.met, r.missed = "yes", !met
+	met, detail := true, ""
+	if s.floor != "" {
+		fl, ok := prior[s.floor]
+		if !ok || fl.opsPerSec() == 0 || fl.p(0.99) <= 0 {
+			r.met = "— (floor not measured: run " + s.floor + " too)"
+			return
+		}
+		r.floor = s.floor
+		r.opsRatio = r.opsPerSec() / fl.opsPerSec()
+		r.p99Ratio = float64(r.p(0.99)) / float64(fl.p(0.99))
+		if s.minOpsRatio > 0 && r.opsRatio < s.minOpsRatio {
+			met = false
+		}
+		if s.maxP99Ratio > 0 && r.p99Ratio > s.maxP99Ratio {
+			met = false
+		}
+	}
+	if s.check == nil && s.minOpsRatio == 0 && s.maxP99Ratio == 0 {
+		return // ratios shown, no goal
+	}
+	if s.check != nil {
+		var ok bool
+		ok, detail = s.check(*r, prior)
+		met = met && ok
+	}
+	r.met, r.missed = "PASS", !met
 	if !met {
-		r.met = "NO"
+		r.met = "MISS"
 	}
 	if detail != "" {
 		r.met += " (" + detail + ")"

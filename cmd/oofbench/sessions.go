@@ -67,9 +67,12 @@ func (b *bench) games(worker int) commonpb.GameServiceClient {
 
 func ptr[T any](v T) *T { return &v }
 
+// createSession: every caller opens sessions in a game of its own (opening
+// one locks its game for the max_sessions check), so the callers contend
+// only for what the platform shares. Its floor is a bare insert+commit.
 func createSession(b *bench) scenario {
 	var f *sessionFixture
-	conc := b.concurrency(16)
+	conc := b.concurrency(32)
 	return scenario{
 		name:        nameCreateSession,
 		concurrency: conc,
@@ -84,10 +87,15 @@ func createSession(b *bench) scenario {
 			}
 			return err
 		},
-		goal: "— (each call waits for its projection)",
+		goal:        "≥ 0.3× floor ops/s, p99 ≤ 10× floor p99 (each call waits for its projection)",
+		floor:       namePGFloor,
+		minOpsRatio: 0.3,
+		maxP99Ratio: 10,
 	}
 }
 
+// getSession reads sessions by id; its floor is an empty RPC whose handler
+// reads one row by primary key.
 func getSession(b *bench) scenario {
 	var f *sessionFixture
 	var ids []string
@@ -115,10 +123,9 @@ func getSession(b *bench) scenario {
 			}
 			return err
 		},
-		goal: "≥ 10,000/s at p99 ≤ 5 ms",
-		check: func(r result, _ map[string]result) (bool, string) {
-			return r.opsPerSec() >= 10000 && r.p(0.99) <= 5*time.Millisecond, ""
-		},
+		goal:        "≥ 0.6× floor ops/s",
+		floor:       nameReadFloor,
+		minOpsRatio: 0.6,
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// serveAdmin serves /healthz (the process is up), /readyz (its dependencies
-// answer) and /metrics.
+// serveAdmin serves /healthz (the process is up), /readyz (the dependencies
+// this target needs answer: the same check the gRPC health status follows)
+// and /metrics.
 func (p *Platform) serveAdmin(ctx context.Context, lis net.Listener) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -34,21 +35,6 @@ func (p *Platform) serveAdmin(ctx context.Context, lis net.Listener) error {
 	}()
 	if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
-	}
-	return nil
-}
-
-func (p *Platform) ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	if err := p.infra.pool.Ping(ctx); err != nil {
-		return errors.New("postgres: " + err.Error())
-	}
-	if err := p.infra.rdb.Ping(ctx).Err(); err != nil {
-		return errors.New("redis: " + err.Error())
-	}
-	if len(p.infra.kafka.Brokers()) == 0 || p.infra.kafka.Closed() {
-		return errors.New("kafka: no brokers")
 	}
 	return nil
 }

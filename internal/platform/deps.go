@@ -63,6 +63,28 @@ func (i *infra) close() {
 
 const connectTimeout = 10 * time.Second
 
+// connect opens the connections of d, each checked to answer; what d does
+// not list stays nil, so a target never depends on what it does not use.
+func (i *infra) connect(ctx context.Context, cfg config.Config, d deps, kafkaClientID string) error {
+	var err error
+	if d.postgres {
+		if i.pool, err = connectPostgres(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	if d.redis {
+		if i.rdb, err = connectRedis(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	if d.kafka {
+		if i.kafka, err = newKafkaClient(cfg, kafkaClientID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func connectPostgres(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
 	return db.Connect(ctx, cfg.PostgresURL, connectTimeout)
 }

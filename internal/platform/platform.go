@@ -38,15 +38,22 @@ type Platform struct {
 	// waiter is the command side's read-your-writes waiter, when this
 	// target runs commands; projectors in the same process feed it.
 	waiter *projection.Waiter
+	// readyDeps is what ready checks (see needs.go).
+	readyDeps  deps
+	readyGauge prometheus.Gauge
 	// workers run beside the server: projectors, the projection listener.
 	workers []func(context.Context) error
 }
 
-// Build connects what target needs and assembles its components.
+// Build connects what target needs (needs.go) and assembles its components.
 func Build(ctx context.Context, cfg config.Config, target routing.Target, log *slog.Logger) (*Platform, error) {
 	p := &Platform{cfg: cfg, target: target, log: log.With("target", string(target)),
 		infra: &infra{}, registry: prometheus.NewRegistry(), services: grpcx.NewServices()}
 	p.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	p.readyGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "oof_ready", Help: "1 while every dependency this target needs answers (what /readyz and gRPC health say), else 0.",
+	})
+	p.registry.MustRegister(p.readyGauge)
 	if err := p.build(ctx); err != nil {
 		p.infra.close()
 		return nil, err
@@ -57,15 +64,13 @@ func Build(ctx context.Context, cfg config.Config, target routing.Target, log *s
 func (p *Platform) runs(t routing.Target) bool { return p.target == routing.TargetAll || p.target == t }
 
 func (p *Platform) build(ctx context.Context) error {
-	var err error
-	if p.infra.pool, err = connectPostgres(ctx, p.cfg); err != nil {
+	n, err := needsOf(p.target)
+	if err != nil {
 		return err
 	}
-	if p.infra.rdb, err = connectRedis(ctx, p.cfg); err != nil {
-		return err
-	}
-	if p.infra.kafka, err = newKafkaClient(p.cfg, "oof-"+string(p.target)); err != nil {
-		return err
+	p.readyDeps = n.ready
+	if err := p.infra.connect(ctx, p.cfg, n.connect, "oof-"+string(p.target)); err != nil {
+		return fmt.Errorf("-target=%s cannot start: %w", p.target, err)
 	}
 	sec, err := newSecurity(p.cfg, p.infra.rdb)
 	if err != nil {
@@ -85,16 +90,18 @@ func (p *Platform) build(ctx context.Context) error {
 		}
 	}
 	p.mountWholeContract()
-	p.server = p.newServer(sec)
+	p.server = p.newServer(sec, middleware.PublicMethods())
 	return nil
 }
 
-func (p *Platform) newServer(sec *security) *grpc.Server {
+// newServer builds the gRPC server of a target: every target's calls pass
+// the same interceptors, in the same order, whatever it serves.
+func (p *Platform) newServer(sec *security, public []string) *grpc.Server {
 	recoverU, recoverS := middleware.Recover(p.log)
 	metricsU, metricsS := middleware.NewMetrics(p.registry).Interceptors()
 	mapU, mapS := middleware.MapErrors(p.log)
 	traceU, traceS := middleware.Trace()
-	authn := middleware.NewAuthenticator(sec.validator, middleware.PublicMethods())
+	authn := middleware.NewAuthenticator(sec.validator, public)
 	srv := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(recoverU, metricsU, middleware.AccessLog(p.log), mapU, traceU, authn.Unary(),
 			idempotency.UnaryInterceptor()),
@@ -123,9 +130,11 @@ func (p *Platform) Run(ctx context.Context, grpcLis, adminLis net.Listener) erro
 	for _, w := range p.workers {
 		g.Go(func() error { return w(gctx) })
 	}
+	// NOT_SERVING until the first readiness check has passed.
+	p.setServing(false)
+	g.Go(func() error { p.followReadiness(gctx); return nil })
 	g.Go(func() error { return p.serveAdmin(gctx, adminLis) })
 	g.Go(func() error { return grpcx.Serve(gctx, grpcLis, p.server, 10*time.Second, p.log) })
-	p.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	p.log.Info("platform running", "grpc", grpcLis.Addr().String(), "admin", adminLis.Addr().String())
 	<-gctx.Done()
 	p.health.Shutdown()

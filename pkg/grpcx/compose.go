@@ -63,6 +63,10 @@ func (s *Services) FullMethods() []string {
 	return out
 }
 
+// ServiceNames lists the services added, in the order they were first added
+// (the names a health service reports on).
+func (s *Services) ServiceNames() []string { return append([]string(nil), s.order...) }
+
 // RegisterOn installs every service on srv.
 func (s *Services) RegisterOn(srv *grpc.Server) {
 	for _, name := range s.order {

@@ -222,6 +222,9 @@ func TestFullMethods(t *testing.T) {
 	if got := NewServices().FullMethods(); len(got) != 0 {
 		t.Fatalf("empty FullMethods = %v", got)
 	}
+	if got, want := s.ServiceNames(), []string{"v1.api.auth.AuthService", "test.Echo"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ServiceNames = %v, want %v", got, want)
+	}
 }
 
 // A hand-written streaming service checks that stream methods are routed too.

@@ -165,17 +165,34 @@ func (e *Env) StartPlatform(ctx context.Context, cfg config.Config, target routi
 	if err := platform.Prepare(ctx, cfg, e.Log); err != nil {
 		return "", err
 	}
+	r, err := e.RunPlatform(ctx, cfg, target)
+	return r.GRPCAddr, err
+}
+
+// Running is where a platform started by RunPlatform listens.
+type Running struct {
+	GRPCAddr  string
+	AdminAddr string // /healthz, /readyz, /metrics
+}
+
+// RunPlatform runs a platform of the given target in this process until
+// Stop, without preparing anything first: cfg's schema and topics must exist
+// (e.g. those of e.Cfg). Unlike StartPlatform it needs only what the target
+// itself connects to, so a test can start a query target whose Kafka is
+// unreachable.
+func (e *Env) RunPlatform(ctx context.Context, cfg config.Config, target routing.Target) (Running, error) {
 	p, err := platform.Build(ctx, cfg, target, e.Log)
 	if err != nil {
-		return "", err
+		return Running{}, err
 	}
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return Running{}, err
 	}
 	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		_ = grpcLis.Close()
+		return Running{}, err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -186,7 +203,7 @@ func (e *Env) StartPlatform(ctx context.Context, cfg config.Config, target routi
 		}
 	}()
 	e.stopping = append(e.stopping, func() { cancel(); <-done })
-	return grpcLis.Addr().String(), nil
+	return Running{GRPCAddr: grpcLis.Addr().String(), AdminAddr: adminLis.Addr().String()}, nil
 }
 
 // Topic is the full name of a platform topic in this environment.
