@@ -74,7 +74,12 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, proj Projector) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM projector_seen_events WHERE projector = $1`, proj.Name()); err != nil {
 			return fmt.Errorf("forget seen events of %s: %w", proj.Name(), err)
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM projector_dead_letters WHERE projector = $1`, proj.Name())
+		if _, err := tx.Exec(ctx, `DELETE FROM projector_dead_letters WHERE projector = $1`, proj.Name()); err != nil {
+			return err
+		}
+		// Waiters forget what they knew of this projector's progress: its
+		// offsets start again from the oldest record.
+		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, resetPayload(proj.Name()))
 		return err
 	})
 }

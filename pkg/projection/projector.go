@@ -49,6 +49,10 @@ func notifyPayload(projector, topic string, partition int32, next int64) string 
 	return fmt.Sprintf("%s|%s|%d|%d", projector, topic, partition, next)
 }
 
+// resetPayload announces that a projector's read model was emptied and its
+// offsets forgotten (a rebuild).
+func resetPayload(projector string) string { return projector + "|reset" }
+
 // Snapshot encodes a read-model snapshot deterministically (map entries in
 // a fixed order), so a replay stores byte-identical rows.
 func Snapshot(m proto.Message) ([]byte, error) {

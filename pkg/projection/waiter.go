@@ -64,8 +64,29 @@ func (w *Waiter) listen(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if k, next, ok := parseNotify(n.Payload); ok {
+		if projector, ok := parseReset(n.Payload); ok {
+			w.Forget(projector)
+		} else if k, next, ok := parseNotify(n.Payload); ok {
 			w.advance(k, next)
+		}
+	}
+}
+
+func parseReset(payload string) (string, bool) {
+	projector, ok := strings.CutSuffix(payload, "|reset")
+	return projector, ok && !strings.Contains(projector, "|")
+}
+
+// Forget drops what the waiter knew of projector's progress, after a
+// rebuild: its offsets start again from the oldest record, and a mark left
+// from before would make a wait end before the rebuilt model has the event.
+// Waits then learn the progress afresh from PostgreSQL.
+func (w *Waiter) Forget(projector string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k := range w.marks {
+		if k.projector == projector {
+			delete(w.marks, k)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -173,6 +174,8 @@ func (e *Env) StartPlatform(ctx context.Context, cfg config.Config, target routi
 type Running struct {
 	GRPCAddr  string
 	AdminAddr string // /healthz, /readyz, /metrics
+	// Stop shuts this platform down now (it is also stopped with the Env).
+	Stop func()
 }
 
 // RunPlatform runs a platform of the given target in this process until
@@ -202,8 +205,10 @@ func (e *Env) RunPlatform(ctx context.Context, cfg config.Config, target routing
 			e.Log.Error("platform stopped with error", "err", err)
 		}
 	}()
-	e.stopping = append(e.stopping, func() { cancel(); <-done })
-	return Running{GRPCAddr: grpcLis.Addr().String(), AdminAddr: adminLis.Addr().String()}, nil
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	e.stopping = append(e.stopping, stop)
+	return Running{GRPCAddr: grpcLis.Addr().String(), AdminAddr: adminLis.Addr().String(), Stop: stop}, nil
 }
 
 // Topic is the full name of a platform topic in this environment.
