@@ -130,28 +130,100 @@ func (r *Relay) passLoop(ctx context.Context) {
 		case <-r.kick:
 		}
 		for ctx.Err() == nil {
-			n, err := r.pass(ctx)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
+			err := r.run(ctx)
+			if err == nil {
+				if r.failing.Swap(false) {
+					r.log.Info("outbox relay sending again")
 				}
-				if !r.failing.Swap(true) {
-					r.log.Error("outbox relay failing; retrying with back-off", "err", err)
-				}
-				r.metrics.failures.Inc()
-				sleep(ctx, backoff)
-				backoff = min(backoff*2, 5*time.Second)
-				continue
-			}
-			if r.failing.Swap(false) {
-				r.log.Info("outbox relay sending again")
-			}
-			backoff = 100 * time.Millisecond
-			if n == 0 {
+				backoff = 100 * time.Millisecond
 				break
 			}
+			if ctx.Err() != nil {
+				return
+			}
+			if !r.failing.Swap(true) {
+				r.log.Error("outbox relay failing; retrying with back-off", "err", err)
+			}
+			r.metrics.failures.Inc()
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 5*time.Second)
 		}
 	}
+}
+
+// queuePass opens a pass: a transaction that takes the advisory lock of every
+// shard no other relay holds and reads those shards' oldest pending rows.
+// Losing a pass's commit in a crash only means its rows are sent again
+// (same ids), so it need not wait for the WAL flush. The locks are taken
+// before the rows are read (a materialized CTE), so no row is read whose
+// shard this pass does not own.
+func (r *Relay) queuePass(b *pgx.Batch) {
+	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
+	b.Queue(`SET LOCAL synchronous_commit = off`)
+	b.Queue(`WITH mine AS MATERIALIZED (
+			SELECT s::smallint AS shard FROM generate_series(0, $1::int - 1) AS s
+			WHERE pg_try_advisory_xact_lock($2, s))
+		SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
+		WHERE shard IN (SELECT shard FROM mine) AND published_at IS NULL
+		ORDER BY seq LIMIT $3`, Shards, lockNamespace, r.opts.BatchMax)
+}
+
+// run relays until a pass finds nothing. Each pass is one round trip to
+// PostgreSQL besides the produce: the statements that mark a pass's rows
+// and commit it go in one pipeline with those that open the next pass.
+func (r *Relay) run(ctx context.Context) error {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection still inside a transaction (an error below) is closed
+	// by the pool on release, which rolls the transaction back.
+	defer conn.Release()
+	b := &pgx.Batch{}
+	r.queuePass(b)
+	rows, err := r.exchange(ctx, conn.Conn(), b, 2)
+	for err == nil && len(rows) > 0 {
+		failpoint.Hit(failpoint.RelayBeforeProduce)
+		sent, sendErr := r.send(rows)
+		failpoint.Hit(failpoint.RelayAfterProduce)
+		b = &pgx.Batch{}
+		if len(sent) > 0 {
+			r.relayed.add(sent)
+			r.metrics.relayed.Add(float64(len(sent)))
+			queueMark(b, sent)
+		}
+		if sendErr != nil {
+			// Commit what Kafka has (or it would be sent again), then fail.
+			b.Queue(`COMMIT`)
+			if err := conn.Conn().SendBatch(context.WithoutCancel(ctx), b).Close(); err != nil {
+				return err
+			}
+			return sendErr
+		}
+		b.Queue(`COMMIT`)
+		r.queuePass(b)
+		// Kafka has the rows: mark them even if we are shutting down.
+		rows, err = r.exchange(context.WithoutCancel(ctx), conn.Conn(), b, b.Len()-1)
+		if ctx.Err() != nil && err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(context.WithoutCancel(ctx), `COMMIT`)
+	return err
+}
+
+// exchange sends b, whose last statement reads pending rows and whose
+// first skip statements return nothing of interest.
+func (r *Relay) exchange(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, skip int) ([]pendingRow, error) {
+	br := conn.SendBatch(ctx, b)
+	rows, err := readPending(br, skip)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return rows, err
 }
 
 // pollLoop finds rows no kick announced (another process committed them,
@@ -196,63 +268,8 @@ type pendingRow struct {
 	msg *sarama.ProducerMessage
 }
 
-// pass sends the oldest pending rows of every shard it can lock and marks
-// them; it returns how many rows it read. Its statements go in two
-// pipelined round trips (lock and read; mark and commit) around the produce.
-func (r *Relay) pass(ctx context.Context) (int, error) {
-	conn, err := r.pool.Acquire(ctx)
-	if err != nil {
-		return 0, err
-	}
-	// A connection still inside the transaction (an error below) is closed
-	// by the pool on release, which rolls the transaction back.
-	defer conn.Release()
-	b := &pgx.Batch{}
-	// Losing this transaction's commit in a crash only means the rows are
-	// sent again (same ids), so it need not wait for the WAL flush.
-	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
-	b.Queue(`SET LOCAL synchronous_commit = off`)
-	// Shards another relay holds are skipped: it sends their rows. The
-	// locks are taken before the rows are read (a materialized CTE), so no
-	// row is read whose shard this pass does not own.
-	b.Queue(`WITH mine AS MATERIALIZED (
-			SELECT s::smallint AS shard FROM generate_series(0, $1::int - 1) AS s
-			WHERE pg_try_advisory_xact_lock($2, s))
-		SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
-		WHERE shard IN (SELECT shard FROM mine) AND published_at IS NULL
-		ORDER BY seq LIMIT $3`, Shards, lockNamespace, r.opts.BatchMax)
-	br := conn.SendBatch(ctx, b)
-	rows, err := readPending(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, err
-	}
-	if len(rows) == 0 {
-		_, err := conn.Exec(ctx, `COMMIT`)
-		return 0, err
-	}
-	failpoint.Hit(failpoint.RelayBeforeProduce)
-	sent, sendErr := r.send(rows)
-	failpoint.Hit(failpoint.RelayAfterProduce)
-	if len(sent) > 0 {
-		r.relayed.add(sent)
-		r.metrics.relayed.Add(float64(len(sent)))
-		// Kafka has them: mark them even if we are shutting down, or they
-		// would be sent again.
-		if err := markRelayed(context.WithoutCancel(ctx), conn.Conn(), sent); err != nil {
-			return 0, err
-		}
-	}
-	if sendErr != nil {
-		return 0, sendErr
-	}
-	return len(rows), nil
-}
-
-func readPending(br pgx.BatchResults) ([]pendingRow, error) {
-	for range 2 { // BEGIN, SET
+func readPending(br pgx.BatchResults, skip int) ([]pendingRow, error) {
+	for range skip {
 		if _, err := br.Exec(); err != nil {
 			return nil, err
 		}
@@ -315,19 +332,16 @@ func (r *Relay) send(rows []pendingRow) ([]relayedRow, error) {
 	return sent, err
 }
 
-// markRelayed records where the rows landed and commits, in one round trip.
-func markRelayed(ctx context.Context, conn *pgx.Conn, sent []relayedRow) error {
+// queueMark records where the rows landed.
+func queueMark(b *pgx.Batch, sent []relayedRow) {
 	seqs := make([]int64, len(sent))
 	parts := make([]int32, len(sent))
 	offsets := make([]int64, len(sent))
 	for i, s := range sent {
 		seqs[i], parts[i], offsets[i] = s.seq, s.pos.Partition, s.pos.Offset
 	}
-	b := &pgx.Batch{}
 	b.Queue(`UPDATE event_outbox o SET published_at = now(), kafka_partition = u.p, kafka_offset = u.o
 		FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(seq, p, o) WHERE o.seq = u.seq`, seqs, parts, offsets)
-	b.Queue(`COMMIT`)
-	return conn.SendBatch(ctx, b).Close()
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

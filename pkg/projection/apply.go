@@ -184,6 +184,7 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 			return err
 		}
 		applied := false
+		var events []Event
 		for _, m := range batch {
 			if ok && m.Offset < next {
 				continue // already applied: a redelivery after a crash or rebalance
@@ -197,13 +198,16 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 				if opened {
 					dead = append(dead, dl)
 				}
-			} else if err := applyDecoded(ctx, tx, r.proj, env, msg); err != nil {
-				return err
+			} else {
+				events = append(events, Event{Env: env, Msg: msg})
 			}
 			next, ok, applied = m.Offset+1, true, true
 		}
 		if !applied {
 			return nil
+		}
+		if err := applyEvents(ctx, tx, r.proj, events); err != nil {
+			return err
 		}
 		stored = next
 		return storeOffset(ctx, tx, r.proj.Name(), topic, partition, next)
@@ -225,6 +229,28 @@ func decodeRecord(m *sarama.ConsumerMessage) (eventlog.Envelope, proto.Message, 
 	}
 	msg, err := env.Decode()
 	return env, msg, err
+}
+
+// applyEvents applies a batch's decoded events in order: all at once for a
+// BatchApplier, else one Apply each.
+func applyEvents(ctx context.Context, tx pgx.Tx, proj Projector, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if ba, ok := proj.(BatchApplier); ok {
+		err := protect(func() error { return ba.ApplyAll(ctx, tx, events) })
+		if err != nil {
+			first := events[0].Env
+			return fmt.Errorf("apply %d events from %s/%d@%d: %w", len(events), first.Topic, first.Partition, first.Offset, err)
+		}
+		return nil
+	}
+	for _, ev := range events {
+		if err := applyDecoded(ctx, tx, proj, ev.Env, ev.Msg); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // applyDecoded runs the projector's Apply, turning a panic into an error.

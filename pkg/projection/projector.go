@@ -33,6 +33,20 @@ type Projector interface {
 	Reset(ctx context.Context, tx pgx.Tx) error
 }
 
+// Event is one decoded record of a batch.
+type Event struct {
+	Env eventlog.Envelope
+	Msg proto.Message
+}
+
+// BatchApplier is implemented by projectors that apply a batch's events
+// together, in a few pipelined statements instead of a round trip per
+// event. ApplyAll has Apply's contract for every event, in order; the
+// runner calls it with single events when it isolates a failing record.
+type BatchApplier interface {
+	ApplyAll(ctx context.Context, tx pgx.Tx, events []Event) error
+}
+
 // BatchHooks is implemented by projectors that mirror into a second store
 // (Redis): BeforeBatch runs before each attempt at a batch, AfterCommit once
 // the batch's transaction has committed. The mirror must be idempotent

@@ -66,17 +66,6 @@ if tonumber(redis.call('HGET', KEYS[1], 'p') or '0') <= n then redis.call('HDEL'
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`)
 
-func (p *Projector) markPending(ctx context.Context, id, sessionID string, version int64) error {
-	if err := markScript.Run(ctx, p.rdb, []string{Key(p.prefix, sessionID, id)}, version, liveTTL.Milliseconds()).Err(); err != nil {
-		return fmt.Errorf("entities projector: mark %s pending in redis: %w", id, err)
-	}
-	p.mu.Lock()
-	if t := p.touched[id]; version > t.version {
-		p.touched[id] = touch{sessionID: sessionID, version: version}
-	}
-	p.mu.Unlock()
-	return nil
-}
 
 // BeforeBatch keeps the touched set: it is shared by the partitions this
 // projector runs concurrently, and an entry leaves it only once mirrored

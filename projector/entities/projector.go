@@ -11,15 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
-	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
-	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
 )
@@ -76,59 +73,7 @@ func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, msg proto.Message) error {
-	var id, sessionID string
-	var version, changed int64
-	var err error
-	switch e := msg.(type) {
-	case *eventspb.EntityCreated:
-		id, sessionID, version = e.GetEntity().GetId(), e.GetEntity().GetSessionId(), e.GetVersion()
-		changed, err = p.upsert(ctx, tx, e.GetEntity(), version, e.GetCreatedAt().AsTime())
-	case *eventspb.EntityUpdated:
-		id, sessionID, version = e.GetEntity().GetId(), e.GetEntity().GetSessionId(), e.GetVersion()
-		changed, err = p.upsert(ctx, tx, e.GetEntity(), version, e.GetUpdatedAt().AsTime())
-	case *eventspb.EntityDeleted:
-		id, sessionID, version = e.GetEntityId(), e.GetSessionId(), e.GetVersion()
-		changed, err = p.markDeleted(ctx, tx, id, version, e.GetDeletedAt().AsTime())
-	default:
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("entities projector: %w", err)
-	}
-	// Only a row this event changed needs mirroring; an event the row is
-	// already past was mirrored by the batch that committed the newer state.
-	if changed == 0 {
-		return nil
-	}
-	return p.markPending(ctx, id, sessionID, version)
-}
-
-// upsert writes an entity's state unless the row is already at or past
-// version; it returns how many rows changed.
-func (p *Projector) upsert(ctx context.Context, tx pgx.Tx, e *gamepb.Entity, version int64, at time.Time) (int64, error) {
-	snap, err := projection.Snapshot(e)
-	if err != nil {
-		return 0, fmt.Errorf("snapshot entity %s: %w", e.GetId(), err)
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO entities (id, session_id, game_id, version, deleted, snapshot, updated_at)
-		VALUES ($1::uuid, $2::uuid, $3::uuid, $4, false, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, snapshot = EXCLUDED.snapshot,
-		  updated_at = EXCLUDED.updated_at
-		WHERE entities.version < EXCLUDED.version AND NOT entities.deleted`,
-		e.GetId(), e.GetSessionId(), e.GetGameId(), version, snap, at)
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
-}
-
-// markDeleted marks an entity deleted, keeping its last snapshot.
-func (p *Projector) markDeleted(ctx context.Context, tx pgx.Tx, id string, version int64, at time.Time) (int64, error) {
-	tag, err := tx.Exec(ctx, `UPDATE entities SET deleted = true, version = $2, updated_at = $3
-		WHERE id = $1::uuid AND version < $2`, id, version, at)
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
+// Apply applies one entity event (see ApplyAll).
+func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope, msg proto.Message) error {
+	return p.ApplyAll(ctx, tx, []projection.Event{{Env: env, Msg: msg}})
 }
