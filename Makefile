@@ -29,6 +29,10 @@ bench: ## throughput and latency tables against real services
 fuzz: ## run the request-validation fuzz targets for a while
 	@go test ./command/auth/ -run '^$$' -fuzz FuzzRegisterInput -fuzztime 30s
 	@go test ./command/auth/ -run '^$$' -fuzz FuzzLoginInput -fuzztime 15s
+	@go test ./command/game/ -run '^$$' -fuzz FuzzCreateGameInput -fuzztime 20s
+	@go test ./command/session/ -run '^$$' -fuzz FuzzCreateSessionInput -fuzztime 20s
+	@go test ./command/entity/ -run '^$$' -fuzz FuzzCreateEntityInput -fuzztime 20s
+	@go test ./pkg/grpcx/ -run '^$$' -fuzz FuzzCodecUnmarshal -fuzztime 20s
 
 infra-status: ## show the local infrastructure
 	@scripts/infra.sh status

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/validate"
 )
 
 // TwitchIdentity is what Twitch says a Helix access token belongs to.
@@ -71,6 +72,11 @@ func (v *TwitchVerifier) Verify(ctx context.Context, token, clientID, userID str
 	}
 	if id.ClientID != clientID || id.UserID != userID || id.UserID == "" {
 		return TwitchIdentity{}, apperr.Unauthenticated("Twitch token does not belong to this client and user")
+	}
+	// The login is stored as text (accounts, users read model): a NUL in it
+	// would be accepted here and then stall the users projector.
+	if !validate.Storable(id.Login) {
+		return TwitchIdentity{}, apperr.Unavailable("Twitch answered unexpectedly", fmt.Errorf("login is not storable text"))
 	}
 	return id, nil
 }

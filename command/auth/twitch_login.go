@@ -16,6 +16,7 @@ import (
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/outbox"
+	"github.com/oof-gg/platform/pkg/validate"
 )
 
 // TwitchLoginInput is a Twitch sign-in; Bearer, when set, is the caller's
@@ -31,8 +32,12 @@ func (in TwitchLoginInput) Validate() error {
 	for _, f := range []struct{ name, value string }{
 		{"helix_token", in.HelixToken}, {"client_id", in.ClientID}, {"user_id", in.UserID},
 	} {
-		if f.value == "" || len(f.value) > 256 {
+		switch {
+		case f.value == "" || len(f.value) > 256:
 			v = append(v, apperr.FieldViolation{Field: f.name, Description: "must be 1 to 256 characters"})
+		case !validate.Storable(f.value):
+			// user_id is looked up in and stored into text columns.
+			v = append(v, apperr.FieldViolation{Field: f.name, Description: validate.NotStorable})
 		}
 	}
 	if len(v) > 0 {

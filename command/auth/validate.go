@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/validate"
 )
 
 const (
@@ -92,6 +93,10 @@ func (in LoginInput) Validate() error {
 	var v []apperr.FieldViolation
 	if in.Identifier == "" || len(in.Identifier) > maxEmailLen {
 		v = append(v, apperr.FieldViolation{Field: "username", Description: "must be a username or e-mail of at most 254 characters"})
+	} else if !validate.Storable(in.Identifier) {
+		// It is looked up in a text column, which cannot hold NUL: PostgreSQL
+		// would refuse the query rather than find nothing.
+		v = append(v, apperr.FieldViolation{Field: "username", Description: validate.NotStorable})
 	}
 	if in.Password == "" || len(in.Password) > maxPasswordBytes {
 		v = append(v, apperr.FieldViolation{Field: "password", Description: "must be 1 to 128 bytes"})

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/validate"
 )
 
 func TestRegisterInputValidate(t *testing.T) {
@@ -85,9 +86,10 @@ func FuzzLoginInput(f *testing.F) {
 	f.Add("player_1", "password123")
 	f.Add("", "")
 	f.Add(strings.Repeat("a", 300), strings.Repeat("b", 300))
+	f.Add("nul\x00name", "password123")
 	f.Fuzz(func(t *testing.T, id, password string) {
 		err := LoginInput{Identifier: id, Password: password}.Validate()
-		valid := id != "" && len(id) <= 254 && password != "" && len(password) <= 128
+		valid := id != "" && len(id) <= 254 && validate.Storable(id) && password != "" && len(password) <= 128
 		if (err == nil) != valid {
 			t.Fatalf("Validate(%q, %d bytes) = %v, want valid=%v", id, len(password), err, valid)
 		}

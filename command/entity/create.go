@@ -24,18 +24,7 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 	if err != nil {
 		return nil, 0, err
 	}
-	var c validate.Checks
-	c.ID("session_id", req.GetSessionId())
-	c.ID("game_id", req.GetGameId())
-	c.Text("name", req.GetName(), 1, maxNameLen)
-	c.Text("type", req.GetType(), 1, maxTypeLen)
-	checkAttributes(&c, req.GetAttributes())
-	checkController(&c, req.GetController())
-	if req.PlayerId != nil {
-		c.Text("player_id", req.GetPlayerId(), 0, maxPlayerIDLen)
-	}
-	c.JSON("data", req.Data)
-	if err := c.Err(); err != nil {
+	if err := checkCreate(req); err != nil {
 		return nil, 0, err
 	}
 	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
@@ -76,4 +65,21 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 		return nil, 0, fmt.Errorf("create entity: %w", err)
 	}
 	return e, 1, nil
+}
+
+// checkCreate validates a CreateEntity request; the entity stores its
+// fields as they are.
+func checkCreate(req *gamepb.EntityCreateRequest) error {
+	var c validate.Checks
+	c.ID("session_id", req.GetSessionId())
+	c.ID("game_id", req.GetGameId())
+	c.Text("name", req.GetName(), 1, maxNameLen)
+	c.Text("type", req.GetType(), 1, maxTypeLen)
+	checkAttributes(&c, req.GetAttributes())
+	checkController(&c, req.GetController())
+	if req.PlayerId != nil {
+		c.Text("player_id", req.GetPlayerId(), 0, maxPlayerIDLen)
+	}
+	c.JSON("data", req.Data)
+	return c.Err()
 }

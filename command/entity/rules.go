@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"unicode/utf8"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	"github.com/oof-gg/platform/pkg/apperr"
@@ -36,8 +35,10 @@ func checkAttributes(c *validate.Checks, attrs map[string]*gamepb.EntityAttribut
 		c.Add("attributes", "at most 64 attributes")
 	}
 	for k, v := range attrs {
-		if k == "" || len(k) > maxAttrKeyLen || !utf8.ValidString(k) {
-			c.Add("attributes", "keys must be 1 to 64 characters")
+		if k == "" || len(k) > maxAttrKeyLen || !validate.Storable(k) {
+			// The key is not repeated in a field name: it may not be text.
+			c.Add("attributes", "keys must be 1 to 64 bytes of UTF-8 without NUL")
+			continue
 		}
 		if v.GetValue() == nil {
 			c.Add("attributes["+k+"]", "must have a value")
@@ -60,8 +61,8 @@ func checkUpdateValues(c *validate.Checks, values []*gamepb.EntityAttribute) {
 }
 
 func checkValue(c *validate.Checks, field string, v *gamepb.EntityAttribute) {
-	if s, ok := v.GetValue().(*gamepb.EntityAttribute_StringValue); ok && (len(s.StringValue) > maxAttrStringLen || !utf8.ValidString(s.StringValue)) {
-		c.Add(field, "string values are valid UTF-8 of at most 1024 bytes")
+	if s, ok := v.GetValue().(*gamepb.EntityAttribute_StringValue); ok && (len(s.StringValue) > maxAttrStringLen || !validate.Storable(s.StringValue)) {
+		c.Add(field, "string values are at most 1024 bytes of UTF-8 without NUL")
 	}
 }
 

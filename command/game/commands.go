@@ -18,7 +18,6 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/authz"
 	"github.com/oof-gg/platform/pkg/eventlog"
-	"github.com/oof-gg/platform/pkg/validate"
 )
 
 // Projector is the read model game commands wait for.
@@ -42,25 +41,8 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.GameCreateRequest) (*g
 	if err != nil {
 		return nil, err
 	}
-	var f validate.Checks
-	f.Text("name", req.GetName(), 1, maxNameLen)
-	f.Text("description", req.GetDescription(), 0, maxDescriptionLen)
-	f.Text("short_description", req.GetShortDescription(), 0, maxShortDescLen)
-	f.Text("image_url", req.GetImageUrl(), 0, maxURLLen)
-	g := &gamepb.Game{
-		Name: req.GetName(), Description: req.GetDescription(), ShortDescription: req.GetShortDescription(),
-		ImageUrl: req.GetImageUrl(), MaxSessions: defaultMaxSessions, MaxPlayersPerSession: defaultMaxPlayers, Data: req.Data,
-	}
-	if req.MaxSessions != nil {
-		f.Positive("max_sessions", req.GetMaxSessions())
-		g.MaxSessions = req.GetMaxSessions()
-	}
-	if req.MaxPlayersPerSession != nil {
-		f.Positive("max_players_per_session", req.GetMaxPlayersPerSession())
-		g.MaxPlayersPerSession = req.GetMaxPlayersPerSession()
-	}
-	f.JSON("data", req.Data)
-	if err := f.Err(); err != nil {
+	g, err := newGame(req)
+	if err != nil {
 		return nil, err
 	}
 	if !authz.CanCreateGames(caller) {
@@ -98,26 +80,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.GameUpdateRequest) (*g
 	if err != nil {
 		return nil, err
 	}
-	var f validate.Checks
-	f.ID("id", req.GetId())
-	if req.GetName() != "" {
-		f.Text("name", req.GetName(), 1, maxNameLen)
-	}
-	f.Text("description", req.GetDescription(), 0, maxDescriptionLen)
-	if req.ShortDescription != nil {
-		f.Text("short_description", req.GetShortDescription(), 0, maxShortDescLen)
-	}
-	if req.ImageUrl != nil {
-		f.Text("image_url", req.GetImageUrl(), 0, maxURLLen)
-	}
-	if req.MaxSessions != nil {
-		f.Positive("max_sessions", req.GetMaxSessions())
-	}
-	if req.MaxPlayersPerSession != nil {
-		f.Positive("max_players_per_session", req.GetMaxPlayersPerSession())
-	}
-	f.JSON("data", req.Data)
-	if err := f.Err(); err != nil {
+	if err := checkUpdate(req); err != nil {
 		return nil, err
 	}
 	var updated *gamepb.Game

@@ -25,17 +25,7 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.SessionCreate) (*gamep
 	if err != nil {
 		return nil, 0, err
 	}
-	var c validate.Checks
-	c.ID("game_id", req.GetGameId())
-	checkUsers(&c, req.GetUserIds())
-	checkAttributes(&c, req.GetAttributes())
-	checkRegion(&c, req.Region)
-	checkState(&c, req.GetState())
-	if !Initial(req.GetState()) {
-		c.Add("state", "a session starts in CREATED, WAITING, QUEUED or STARTED")
-	}
-	c.JSON("data", req.Data)
-	if err := c.Err(); err != nil {
+	if err := checkCreate(req); err != nil {
 		return nil, 0, err
 	}
 	id, err := uuid.NewV7()
@@ -88,4 +78,20 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.SessionCreate) (*gamep
 		return nil, 0, fmt.Errorf("create session: %w", err)
 	}
 	return s, 1, nil
+}
+
+// checkCreate validates a CreateSession request; the session stores its
+// fields as they are.
+func checkCreate(req *gamepb.SessionCreate) error {
+	var c validate.Checks
+	c.ID("game_id", req.GetGameId())
+	checkUsers(&c, req.GetUserIds())
+	checkAttributes(&c, req.GetAttributes())
+	checkRegion(&c, req.Region)
+	checkState(&c, req.GetState())
+	if !Initial(req.GetState()) {
+		c.Add("state", "a session starts in CREATED, WAITING, QUEUED or STARTED")
+	}
+	c.JSON("data", req.Data)
+	return c.Err()
 }

@@ -2,7 +2,6 @@ package session
 
 import (
 	"fmt"
-	"unicode/utf8"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	stdpb "github.com/oof-gg/platform/api/gen/v1/std"
@@ -66,8 +65,12 @@ func checkUsers(c *validate.Checks, ids []string) {
 	}
 	seen := map[string]bool{}
 	for i, id := range ids {
-		if id == "" || len(id) > maxUserIDLen || !utf8.ValidString(id) {
-			c.Add(fmt.Sprintf("user_ids[%d]", i), "must be a user id of 1 to 64 characters")
+		switch {
+		case !validate.Storable(id):
+			// match_history.user_ids is a text[]: NUL cannot be stored.
+			c.Add(fmt.Sprintf("user_ids[%d]", i), validate.NotStorable)
+		case id == "" || len(id) > maxUserIDLen:
+			c.Add(fmt.Sprintf("user_ids[%d]", i), "must be a user id of 1 to 64 bytes")
 		}
 		if seen[id] {
 			c.Add(fmt.Sprintf("user_ids[%d]", i), "is listed twice")
@@ -81,13 +84,16 @@ func checkAttributes(c *validate.Checks, attrs map[string]*gamepb.GameAttribute)
 		c.Add("attributes", "at most 64 attributes")
 	}
 	for k, v := range attrs {
-		if k == "" || len(k) > maxAttrKeyLen || !utf8.ValidString(k) {
-			c.Add("attributes", "keys must be 1 to 64 characters")
+		if k == "" || len(k) > maxAttrKeyLen || !validate.Storable(k) {
+			// The key is not repeated in a field name: it may not be text.
+			c.Add("attributes", "keys must be 1 to 64 bytes of UTF-8 without NUL")
+			continue
 		}
 		if v == nil || v.GetValue() == nil {
 			c.Add("attributes["+k+"]", "must have a value")
-		} else if s, ok := v.GetValue().(*gamepb.GameAttribute_StringValue); ok && len(s.StringValue) > maxAttrStringLen {
-			c.Add("attributes["+k+"]", "string values are at most 1024 bytes")
+		} else if s, ok := v.GetValue().(*gamepb.GameAttribute_StringValue); ok &&
+			(len(s.StringValue) > maxAttrStringLen || !validate.Storable(s.StringValue)) {
+			c.Add("attributes["+k+"]", "string values are at most 1024 bytes of UTF-8 without NUL")
 		}
 	}
 }

@@ -5,6 +5,7 @@ package validate
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -33,10 +34,26 @@ func (c Checks) Err() error {
 	return apperr.InvalidFields(c)
 }
 
-// Text requires valid UTF-8 of min..max characters.
+// NotStorable is the problem reported for text Storable refuses.
+const NotStorable = "must be valid UTF-8 without NUL (U+0000) characters"
+
+// Storable reports whether v can be kept as PostgreSQL text: valid UTF-8
+// without NUL, which a text column cannot hold (and many clients treat as
+// the end of a string). Every text field a command accepts must pass it, so
+// whatever a command accepts, every projector can store — today some of it
+// lands in text columns (games.name, match_history.user_ids), and any other
+// field may tomorrow.
+func Storable(v string) bool {
+	return utf8.ValidString(v) && strings.IndexByte(v, 0) < 0
+}
+
+// Text requires storable text (see Storable) of min..max characters.
 func (c *Checks) Text(field, v string, min, max int) {
-	n := utf8.RuneCountInString(v)
-	if !utf8.ValidString(v) || n < min || n > max {
+	if !Storable(v) {
+		c.Add(field, NotStorable)
+		return
+	}
+	if n := utf8.RuneCountInString(v); n < min || n > max {
 		c.Add(field, "must be "+strconv.Itoa(min)+" to "+strconv.Itoa(max)+" characters")
 	}
 }
@@ -51,8 +68,11 @@ func (c *Checks) Positive(field, v string) {
 }
 
 // JSON requires optional data to be valid JSON of at most MaxDataBytes.
+// encoding/json does not check UTF-8 inside strings, so Storable does: data
+// travels in protobuf strings, which must be UTF-8. (Valid JSON never holds
+// a raw NUL; an escaped "\u0000" is kept as written, in bytea snapshots.)
 func (c *Checks) JSON(field string, v *string) {
-	if v != nil && (len(*v) > MaxDataBytes || !json.Valid([]byte(*v))) {
+	if v != nil && (len(*v) > MaxDataBytes || !Storable(*v) || !json.Valid([]byte(*v))) {
 		c.Add(field, "must be valid JSON of at most 64 KiB")
 	}
 }

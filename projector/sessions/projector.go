@@ -97,8 +97,20 @@ func (p *Projector) updated(ctx context.Context, tx pgx.Tx, env eventlog.Envelop
 		SELECT id, game_id, $2, started_at, $3, $4, $5, $6, kafka_partition, first_offset, $7
 		FROM sessions WHERE id = $1::uuid
 		ON CONFLICT (session_id) DO NOTHING`,
-		s.GetId(), s.GetUserIds(), at, int32(s.GetState()), snap, env.Topic, env.Offset)
+		s.GetId(), players(s), at, int32(s.GetState()), snap, env.Topic, env.Offset)
 	return err
+}
+
+// players is the match's player list for match_history.user_ids (NOT NULL).
+// pgx sends a nil slice as NULL, and a session nobody is listed in (the host
+// created it without user_ids) has nil: that is an empty array, not a
+// missing one. The host is not added: a host need not play (a game owner may
+// host others' match), and sessions.host_id names it.
+func players(s *gamepb.Session) []string {
+	if ids := s.GetUserIds(); ids != nil {
+		return ids
+	}
+	return []string{}
 }
 
 // markDeletedSnapshot keeps the stored snapshot's state in step with the
