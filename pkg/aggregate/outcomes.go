@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/oof-gg/platform/pkg/db"
 )
 
 // Outcome is the stored first result of a create command sent with an
@@ -34,19 +37,22 @@ func (s *Store) LookupOutcome(ctx context.Context, caller, command, key string) 
 	return o, true, nil
 }
 
-// SaveOutcome stores o in the command's transaction. A twin that got there
-// first (it waits on the key's row lock, then sees it) yields
-// ErrOutcomeTaken, and this transaction must roll back.
-func (t Tx) SaveOutcome(ctx context.Context, o Outcome) error {
-	tag, err := t.tx.Exec(ctx, `INSERT INTO command_idempotency (caller, command, key, request_hash, result)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, o.Caller, o.Command, o.Key, o.RequestHash, o.Result)
-	if err != nil {
-		return storeErr(err)
-	}
-	if tag.RowsAffected() != 1 {
-		return ErrOutcomeTaken
-	}
-	return nil
+// SaveOutcome stores o with the transaction's commit. A twin that got
+// there first (the insert waits on the key's row, then collides) fails the
+// commit with ErrOutcomeTaken, and nothing of this transaction is written.
+func (t Tx) SaveOutcome(_ context.Context, o Outcome) {
+	t.Queue(db.Step{
+		SQL: `INSERT INTO command_idempotency (caller, command, key, request_hash, result)
+			VALUES ($1, $2, $3, $4, $5)`,
+		Args: []any{o.Caller, o.Command, o.Key, o.RequestHash, o.Result},
+		Fail: func(err error) error {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+				return ErrOutcomeTaken
+			}
+			return storeErr(err)
+		},
+	})
 }
 
 // PruneOutcomes forgets outcomes older than keep.

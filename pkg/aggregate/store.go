@@ -51,9 +51,6 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // ErrNotFound means the aggregate does not exist.
 var ErrNotFound = errors.New("aggregate not found")
 
-// Tx is a write transaction over aggregates.
-type Tx struct{ tx pgx.Tx }
-
 // Load reads an aggregate outside any transaction.
 func (s *Store) Load(ctx context.Context, kind Kind, id string) (Record, error) {
 	return load(ctx, s.pool, kind, id, false)
@@ -79,92 +76,26 @@ func load(ctx context.Context, q querier, kind Kind, id string, lock bool) (Reco
 	return r, nil
 }
 
-// Lock reads an aggregate and locks it until the transaction ends, so
-// decisions that span aggregates (e.g. a game's session limit) serialize.
-func (t Tx) Lock(ctx context.Context, kind Kind, id string) (Record, error) {
-	return load(ctx, t.tx, kind, id, true)
-}
-
-// Get reads an aggregate inside the transaction without locking it. Reads
-// inside a write must use the transaction's connection: taking a second one
-// from the pool could deadlock once every connection holds a transaction.
-func (t Tx) Get(ctx context.Context, kind Kind, id string) (Record, error) {
-	return load(ctx, t.tx, kind, id, false)
-}
-
-// PG is the underlying transaction, for writing a command's events to the
-// outbox in the same commit as its aggregates.
-func (t Tx) PG() pgx.Tx { return t.tx }
-
-// Exec and QueryRow run other statements in the same transaction, for the
-// few commands that must change another command-side table atomically with
-// an aggregate (a player's role is also its account's role).
-func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	tag, err := t.tx.Exec(ctx, sql, args...)
-	if err != nil {
-		return tag, storeErr(err)
-	}
-	return tag, nil
-}
-
-// QueryRow: see Exec. Scan errors are the caller's to classify.
-func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return t.tx.QueryRow(ctx, sql, args...)
-}
-
-// CountLiveChildren counts live aggregates of kind under parent.
-func (t Tx) CountLiveChildren(ctx context.Context, kind Kind, parent string) (int, error) {
-	var n int
-	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM command_aggregates WHERE kind = $1 AND parent_id = $2 AND live`,
-		string(kind), parent).Scan(&n)
-	if err != nil {
-		return 0, storeErr(err)
-	}
-	return n, nil
-}
-
-// Save writes r as version expected+1. expected 0 creates it.
-func (t Tx) Save(ctx context.Context, r Record, expected int64) error {
-	var tag pgconn.CommandTag
-	var err error
-	if expected == 0 {
-		tag, err = t.tx.Exec(ctx, `INSERT INTO command_aggregates (kind, id, parent_id, owner_id, live, version, state)
-			VALUES ($1, $2, nullif($3, ''), $4, $5, 1, $6) ON CONFLICT DO NOTHING`,
-			string(r.Kind), r.ID, r.Parent, r.Owner, r.Live, r.State)
-	} else {
-		tag, err = t.tx.Exec(ctx, `UPDATE command_aggregates SET live = $3, version = version + 1, state = $4, updated_at = now()
-			WHERE kind = $1 AND id = $2 AND version = $5`,
-			string(r.Kind), r.ID, r.Live, r.State, expected)
-	}
-	if err != nil {
-		return storeErr(err)
-	}
-	if tag.RowsAffected() != 1 {
-		if expected == 0 {
-			return apperr.AlreadyExists(fmt.Sprintf("%s %s already exists", r.Kind, r.ID))
-		}
-		return apperr.Aborted(fmt.Sprintf("%s %s was changed concurrently (expected version %d); reload and retry", r.Kind, r.ID, expected))
-	}
-	return nil
-}
-
-// InTx runs fn in a transaction; fn stages its events in the outbox before
-// returning, so state and events commit together.
+// InTx runs fn in a write transaction and commits it. fn reads and locks
+// aggregates, saves them and queues its other writes (its events in the
+// outbox); the saves and queued writes go to PostgreSQL with the COMMIT,
+// in one round trip, so nothing is written unless all of it is.
 func (s *Store) InTx(ctx context.Context, fn func(Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return storeErr(err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-	if err := fn(Tx{tx: tx}); err != nil {
+	// A connection left inside a transaction (a failed rollback) is
+	// closed by the pool on release.
+	defer conn.Release()
+	t := Tx{st: &txState{conn: conn.Conn()}}
+	if err := fn(t); err != nil {
+		t.st.rollback(context.WithoutCancel(ctx))
 		return err
 	}
 	// Commit even if the caller has gone: the decision is complete, and a
 	// client that retries with its idempotency key gets this outcome.
-	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
-		return storeErr(err)
-	}
-	return nil
+	return t.st.commit(context.WithoutCancel(ctx))
 }
 
 func storeErr(err error) error {

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/db"
 	"github.com/oof-gg/platform/pkg/eventlog"
 )
 
@@ -78,9 +79,7 @@ func (o *Outbox) Stage(ctx context.Context, tx pgx.Tx, events ...eventlog.Event)
 		}
 		shard := ShardOf(rec.Key)
 		st.Shards = append(st.Shards, shard)
-		batch.Queue(`INSERT INTO event_outbox (shard, topic, key, event_id, header_keys, header_values, payload)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`,
-			shard, rec.Topic, rec.Key, rec.ID, keys, values, rec.Payload)
+		batch.Queue(insertRow, shard, rec.Topic, rec.Key, rec.ID, keys, values, rec.Payload)
 	}
 	// One round trip for all of a command's events.
 	res := tx.SendBatch(ctx, batch)
@@ -97,6 +96,38 @@ func (o *Outbox) Stage(ctx context.Context, tx pgx.Tx, events ...eventlog.Event)
 	}
 	return st, nil
 }
+
+// Steps returns the statements that write events into the outbox, for a
+// transaction that sends them with its commit (aggregate.Tx.Queue); st is
+// filled in as they run.
+func (o *Outbox) Steps(ctx context.Context, events ...eventlog.Event) ([]db.Step, *Staged, error) {
+	st := &Staged{Seqs: make([]int64, len(events))}
+	steps := make([]db.Step, 0, len(events))
+	now := o.now()
+	for i, ev := range events {
+		rec, err := eventlog.Encode(ctx, ev, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		keys := make([]string, len(rec.Headers))
+		values := make([][]byte, len(rec.Headers))
+		for j, h := range rec.Headers {
+			keys[j], values[j] = string(h.Key), h.Value
+		}
+		shard := ShardOf(rec.Key)
+		st.Shards = append(st.Shards, shard)
+		steps = append(steps, db.Step{
+			SQL:  insertRow,
+			Args: []any{shard, rec.Topic, rec.Key, rec.ID, keys, values, rec.Payload},
+			Scan: func(row pgx.Row) error { return row.Scan(&st.Seqs[i]) },
+			Fail: stageErr,
+		})
+	}
+	return steps, st, nil
+}
+
+const insertRow = `INSERT INTO event_outbox (shard, topic, key, event_id, header_keys, header_values, payload)
+	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq`
 
 // Committed tells the relay that st's transaction committed, so it sends
 // the rows now instead of at its next poll.
