@@ -27,8 +27,12 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 	if err := checkCreate(req); err != nil {
 		return nil, 0, err
 	}
-	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	live, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId())
+	if err != nil {
 		return nil, 0, fmt.Errorf("create entity: %w", err)
+	}
+	if live >= maxEntitiesPerSession {
+		return nil, 0, apperr.FailedPrecondition(fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -41,13 +45,6 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 	}
 	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreateEntity", Caller: caller.UserID, Request: req, Result: e}, func(ctx context.Context) error {
 		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-			live, err := tx.CountLiveChildren(ctx, aggregate.KindEntity, e.GetSessionId())
-			if err != nil {
-				return nil, err
-			}
-			if live >= maxEntitiesPerSession {
-				return nil, apperr.FailedPrecondition(fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
-			}
 			state, err := encode(e)
 			if err != nil {
 				return nil, err

@@ -41,30 +41,29 @@ func (h *Handler) event(sessionID, entityID string, m proto.Message) eventlog.Ev
 //
 // It reads (does not lock) the session, so entity changes of one session do
 // not serialize on it. The price: an entity change racing the session's end
-// may still commit just after it; the next change then sees the end.
-func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) error {
-	rec, err := h.Store.Load(ctx, aggregate.KindSession, sessionID)
-	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && rec.Parent != gameID) {
-		return apperr.NotFound("session not found in this game")
+// may still commit just after it; the next change then sees the end; and
+// the entity cap is checked on this read (concurrent creates may pass it by
+// the few in flight). It returns the session's live entities. One query
+// reads the session, its game and that count.
+func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) (int, error) {
+	sc, err := h.Store.LoadScope(ctx, aggregate.KindSession, sessionID, aggregate.KindGame, aggregate.KindEntity)
+	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && sc.Record.Parent != gameID) {
+		return 0, apperr.NotFound("session not found in this game")
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s := &gamepb.Session{}
-	if err := proto.Unmarshal(rec.State, s); err != nil {
-		return apperr.Internal("decode session", err)
+	if err := proto.Unmarshal(sc.State, s); err != nil {
+		return 0, apperr.Internal("decode session", err)
 	}
-	grec, err := h.Store.Load(ctx, aggregate.KindGame, rec.Parent)
-	if err != nil {
-		return err
-	}
-	if !authz.CanChangeSession(caller, rec.Owner, grec.Owner, s.GetUserIds()) {
-		return authz.Denied("change the entities of this session (members, host, game owner or admin only)")
+	if !authz.CanChangeSession(caller, sc.Owner, sc.Parent.Owner, s.GetUserIds()) {
+		return 0, authz.Denied("change the entities of this session (members, host, game owner or admin only)")
 	}
 	if session.Terminal(s.GetState()) {
-		return apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
+		return 0, apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
 	}
-	return nil
+	return sc.Children, nil
 }
 
 // loaded is an entity's write-model record and decoded state.

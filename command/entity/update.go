@@ -29,7 +29,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.EntityUpdateRequest) (
 	if err := c.Err(); err != nil {
 		return nil, 0, err
 	}
-	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return nil, 0, fmt.Errorf("update entity: %w", err)
 	}
 	var out *gamepb.Entity
@@ -75,7 +75,7 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.EntityDeleteRequest) (
 	if err := c.Err(); err != nil {
 		return 0, err
 	}
-	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return 0, fmt.Errorf("delete entity: %w", err)
 	}
 	var version int64
