@@ -177,11 +177,11 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 	}
 	var dead []DeadLetter
 	var stored int64 = -1
-	err := pgx.BeginTxFunc(ctx, r.pool, projectionTx, func(tx pgx.Tx) error {
+	err := r.inProjectionTx(ctx, func(tx pgx.Tx) (*pgx.Batch, error) {
 		dead, stored = dead[:0], -1
 		next, ok, err := lockOffset(ctx, tx, r.proj.Name(), topic, partition)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		applied := false
 		var events []Event
@@ -193,7 +193,7 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 			if err != nil {
 				dl, opened, err := insertDeadLetter(ctx, tx, r.proj.Name(), m, failure{err: err, attempts: 1, first: time.Now(), last: time.Now()})
 				if err != nil {
-					return err
+					return nil, err
 				}
 				if opened {
 					dead = append(dead, dl)
@@ -204,13 +204,15 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 			next, ok, applied = m.Offset+1, true, true
 		}
 		if !applied {
-			return nil
+			return nil, nil
 		}
 		if err := applyEvents(ctx, tx, r.proj, events); err != nil {
-			return err
+			return nil, err
 		}
 		stored = next
-		return storeOffset(ctx, tx, r.proj.Name(), topic, partition, next)
+		final := &pgx.Batch{}
+		queueStoreOffset(final, r.proj.Name(), topic, partition, next)
+		return final, nil
 	})
 	if err == nil && hooks != nil {
 		hooks.AfterCommit(ctx)

@@ -43,16 +43,23 @@ func lockOffset(ctx context.Context, tx pgx.Tx, projector, topic string, partiti
 // is delivered only when the transaction commits: waiters never see
 // progress that could still roll back.
 func storeOffset(ctx context.Context, tx pgx.Tx, projector, topic string, partition int32, next int64) error {
-	_, err := tx.Exec(ctx, `WITH moved AS (
-			UPDATE projector_offsets SET next_offset = $4, updated_at = now()
-			WHERE projector = $1 AND topic = $2 AND partition = $3 AND next_offset < $4)
-		SELECT pg_notify($5, $6)`,
+	_, err := tx.Exec(ctx, storeOffsetSQL,
 		projector, topic, partition, next, NotifyChannel, notifyPayload(projector, topic, partition, next))
 	if err != nil {
 		return fmt.Errorf("store offset: %w", err)
 	}
 	return nil
 }
+
+// queueStoreOffset is storeOffset as a statement of the commit's pipeline.
+func queueStoreOffset(b *pgx.Batch, projector, topic string, partition int32, next int64) {
+	b.Queue(storeOffsetSQL, projector, topic, partition, next, NotifyChannel, notifyPayload(projector, topic, partition, next))
+}
+
+const storeOffsetSQL = `WITH moved AS (
+		UPDATE projector_offsets SET next_offset = $4, updated_at = now()
+		WHERE projector = $1 AND topic = $2 AND partition = $3 AND next_offset < $4)
+	SELECT pg_notify($5, $6)`
 
 // projectionTx is how the runner opens its transactions. Their commits do
 // not wait for the WAL flush: a read model is rebuilt from Kafka, and its
@@ -82,4 +89,44 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, proj Projector) error {
 		_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, resetPayload(proj.Name()))
 		return err
 	})
+}
+
+// inProjectionTx runs fn in a projection transaction (projectionTx) and
+// commits it; the statements fn returns are sent with the COMMIT, in one
+// round trip (nil: just commit).
+func (r *Runner) inProjectionTx(ctx context.Context, fn func(pgx.Tx) (*pgx.Batch, error)) error {
+	conn, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	// A connection left inside a transaction is closed by the pool.
+	defer conn.Release()
+	tx, err := conn.Conn().BeginTx(ctx, projectionTx)
+	if err != nil {
+		return err
+	}
+	final, err := fn(tx)
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	if final == nil {
+		return tx.Commit(ctx)
+	}
+	final.Queue(`COMMIT`)
+	br := conn.Conn().SendBatch(ctx, final)
+	for range final.Len() - 1 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
+		}
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = errors.New("projection transaction rolled back at commit")
+	}
+	return err
 }
