@@ -265,6 +265,7 @@ func (r *Relay) backlog(ctx context.Context) (int, error) {
 // pendingRow is an outbox row on its way to Kafka.
 type pendingRow struct {
 	seq int64
+	key string
 	msg *sarama.ProducerMessage
 }
 
@@ -294,7 +295,7 @@ func readPending(br pgx.BatchResults, skip int) ([]pendingRow, error) {
 		for i := range keys {
 			rec.Headers = append(rec.Headers, sarama.RecordHeader{Key: []byte(keys[i]), Value: values[i]})
 		}
-		out = append(out, pendingRow{seq: seq, msg: rec.Message()})
+		out = append(out, pendingRow{seq: seq, key: rec.Key, msg: rec.Message()})
 	}
 	return out, rows.Err()
 }
@@ -322,14 +323,32 @@ func (r *Relay) send(rows []pendingRow) ([]relayedRow, error) {
 			failed[m] = true
 		}
 	}
+	return delivered(rows, failed), err
+}
+
+// delivered returns the rows to mark as relayed, in seq order: those Kafka
+// acknowledged, except any that follows a failed row of its topic and key.
+// sarama fails a message whose retries ran out and then goes on (with a new
+// idempotent-producer epoch) to deliver the messages queued behind it, so a
+// later event of an aggregate can land before an earlier one that is sent
+// again afterwards. Leaving the later one unmarked sends it again after the
+// earlier one: the log then ends with the events in commit order (the early
+// copy is a duplicate with the same ce_id and version), and the read models,
+// which keep the highest version, end right.
+func delivered(rows []pendingRow, failed map[*sarama.ProducerMessage]bool) []relayedRow {
+	type topicKey struct{ topic, key string }
+	blocked := map[topicKey]bool{}
 	sent := make([]relayedRow, 0, len(rows))
 	for _, row := range rows {
-		if !failed[row.msg] {
-			sent = append(sent, relayedRow{seq: row.seq, pos: eventlog.Position{
-				Topic: row.msg.Topic, Partition: row.msg.Partition, Offset: row.msg.Offset}})
+		k := topicKey{row.msg.Topic, row.key}
+		if failed[row.msg] || blocked[k] {
+			blocked[k] = true
+			continue
 		}
+		sent = append(sent, relayedRow{seq: row.seq, pos: eventlog.Position{
+			Topic: row.msg.Topic, Partition: row.msg.Partition, Offset: row.msg.Offset}})
 	}
-	return sent, err
+	return sent
 }
 
 // queueMark records where the rows landed.
