@@ -6,9 +6,11 @@
 // while Kafka is away.
 //
 // Order: rows are relayed per shard (a hash of the record key) in seq order,
-// by one relay at a time (a PostgreSQL advisory lock). Commands that change
-// the same aggregate serialize on its write-model row, so their seqs follow
-// their commit order and their events keep it on the log.
+// by one relay at a time (a PostgreSQL advisory lock), and one send carries
+// at most one row per key, so a row that fails is never overtaken by a later
+// row of its key. Commands that change the same aggregate serialize on its
+// write-model row, so their seqs follow their commit order and their events
+// keep it on the log.
 //
 // Delivery is at least once: a relay that dies after Kafka acked and before
 // it marked the rows sends them again, with the same CloudEvents id.

@@ -131,7 +131,7 @@ func (r *Relay) shardLoop(ctx context.Context, shard int16) {
 		case <-r.kicks[shard]:
 		}
 		for ctx.Err() == nil {
-			n, err := r.relayOnce(ctx, shard)
+			more, err := r.relayOnce(ctx, shard)
 			if err != nil {
 				if ctx.Err() != nil {
 					return
@@ -148,7 +148,7 @@ func (r *Relay) shardLoop(ctx context.Context, shard int16) {
 				r.log.Info("outbox relay sending again")
 			}
 			backoff = 100 * time.Millisecond
-			if n < r.opts.BatchMax {
+			if !more {
 				break
 			}
 		}
@@ -207,32 +207,35 @@ func (r *Relay) pendingShards(ctx context.Context) (map[int16]int, error) {
 // pendingRow is an outbox row on its way to Kafka.
 type pendingRow struct {
 	seq int64
+	key string
 	msg *sarama.ProducerMessage
 }
 
 // relayOnce sends the shard's oldest pending rows and marks them; it
-// returns how many rows it read.
-func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
+// reports whether more rows may be pending.
+func (r *Relay) relayOnce(ctx context.Context, shard int16) (bool, error) {
 	tx, err := r.pool.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
 	// Losing this transaction's commit in a crash only means the rows are
 	// sent again (same ids), so it need not wait for the WAL flush.
 	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return 0, err
+		return false, err
 	}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockNamespace, int32(shard)); err != nil {
-		return 0, err
+		return false, err
 	}
-	rows, err := r.readPending(ctx, tx, shard)
-	if err != nil || len(rows) == 0 {
+	read, err := r.readPending(ctx, tx, shard)
+	if err != nil || len(read) == 0 {
 		if err == nil {
 			err = tx.Commit(ctx)
 		}
-		return 0, err
+		return false, err
 	}
+	rows, deferred := oldestPerKey(read)
+	more := len(read) == r.opts.BatchMax || deferred > 0
 	failpoint.Hit(failpoint.RelayBeforeProduce)
 	sent, sendErr := r.send(rows)
 	failpoint.Hit(failpoint.RelayAfterProduce)
@@ -242,16 +245,37 @@ func (r *Relay) relayOnce(ctx context.Context, shard int16) (int, error) {
 		// Kafka has them: mark them even if we are shutting down, or they
 		// would be sent again.
 		if err := markRelayed(context.WithoutCancel(ctx), tx, sent); err != nil {
-			return 0, err
+			return false, err
 		}
 		if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
-			return 0, err
+			return false, err
 		}
 	}
 	if sendErr != nil {
-		return 0, sendErr
+		return false, sendErr
 	}
-	return len(rows), nil
+	return more, nil
+}
+
+// oldestPerKey keeps, of rows in seq order, the first row of each topic and
+// key and returns how many it deferred to a later send. One send must never
+// carry two rows of a key: sarama fails a message whose retries ran out
+// and then goes on (with a new idempotent-producer epoch) to deliver the
+// messages queued behind it, so a later event of an aggregate could land on
+// the log before an earlier one that is sent again afterwards.
+func oldestPerKey(rows []pendingRow) ([]pendingRow, int) {
+	type topicKey struct{ topic, key string }
+	seen := make(map[topicKey]bool, len(rows))
+	out := rows[:0:0]
+	for _, row := range rows {
+		k := topicKey{row.msg.Topic, row.key}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, row)
+	}
+	return out, len(rows) - len(out)
 }
 
 func (r *Relay) readPending(ctx context.Context, tx pgx.Tx, shard int16) ([]pendingRow, error) {
@@ -276,7 +300,7 @@ func (r *Relay) readPending(ctx context.Context, tx pgx.Tx, shard int16) ([]pend
 		for i := range keys {
 			rec.Headers = append(rec.Headers, sarama.RecordHeader{Key: []byte(keys[i]), Value: values[i]})
 		}
-		out = append(out, pendingRow{seq: seq, msg: rec.Message()})
+		out = append(out, pendingRow{seq: seq, key: rec.Key, msg: rec.Message()})
 	}
 	return out, rows.Err()
 }
