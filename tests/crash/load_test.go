@@ -53,6 +53,7 @@ type ack struct {
 	version     int64  // the aggregate's version after the command
 	consistency string // x-oof-consistency of the answer
 	started     time.Time
+	took        time.Duration
 }
 
 // loadOptions shape the load.
@@ -178,7 +179,7 @@ func (l *load) do(ctx context.Context, kind string, call func(context.Context, g
 	}
 	l.mu.Lock()
 	l.acks = append(l.acks, ack{subject: kind + "/" + id, version: version,
-		consistency: first(md.Get(kit.ConsistencyHeader)), started: started})
+		consistency: first(md.Get(kit.ConsistencyHeader)), started: started, took: time.Since(started)})
 	l.mu.Unlock()
 	l.acked.Add(1)
 	return id, true
