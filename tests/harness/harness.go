@@ -81,6 +81,30 @@ type Options func(*config.Config)
 
 // Start creates the isolated namespace and runs a -target=all platform.
 func Start(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
+	e, err := New(ctx, in, opts...)
+	if err != nil {
+		return nil, err
+	}
+	addr, err := e.StartPlatform(ctx, e.Cfg, routing.TargetAll)
+	if err != nil {
+		e.Stop()
+		return nil, err
+	}
+	e.Addr = addr
+	e.Conn, err = grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		e.Stop()
+		return nil, err
+	}
+	e.stopping = append(e.stopping, func() { _ = e.Conn.Close() })
+	return e, nil
+}
+
+// New creates the isolated namespace (database, topic prefix, Redis prefix),
+// its config and clients of its servers, without running a platform: for
+// tests that run the platform elsewhere (e.g. the oof binary as a
+// subprocess, see Process). Addr and Conn stay empty.
+func New(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 	id := RandomID(5)
 	e := &Env{Infra: in, DBName: "oof_test_" + id, Log: testLogger()}
 	if err := createDatabase(ctx, in.PostgresURL, e.DBName); err != nil {
@@ -120,18 +144,6 @@ func Start(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 		e.Stop()
 		return nil, err
 	}
-	addr, err := e.StartPlatform(ctx, e.Cfg, routing.TargetAll)
-	if err != nil {
-		e.Stop()
-		return nil, err
-	}
-	e.Addr = addr
-	e.Conn, err = grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		e.Stop()
-		return nil, err
-	}
-	e.stopping = append(e.stopping, func() { _ = e.Conn.Close() })
 	return e, nil
 }
 
