@@ -8,8 +8,8 @@
 // Order: rows are relayed per shard (a hash of the record key) in seq order,
 // by one relay at a time (a PostgreSQL advisory lock). Commands that change
 // the same aggregate serialize on its write-model row, so their seqs follow
-// their commit order and their events keep it on the log (a row that Kafka
-// took after a failed row of its key is sent again after it: see delivered).
+// their commit order and their events keep it on the log (one send carries
+// at most one row per key: see oldestPerKey).
 //
 // Delivery is at least once: a relay that dies after Kafka acked and before
 // it marked the rows sends them again, with the same CloudEvents id.

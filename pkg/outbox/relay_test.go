@@ -7,37 +7,43 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// After a failed row, no later row of its topic and key is marked relayed
-// (even if Kafka took it): it is sent again after the failed one, so the
-// log ends with the key's events in commit order.
-func TestDeliveredStopsAKeyAtItsFirstFailure(t *testing.T) {
+// A send carries at most one row per topic and key, the oldest; the others
+// wait for a later pass, so a failed row is never overtaken by a later
+// event of its aggregate.
+func TestOldestPerKeyDefersLaterRowsOfAKey(t *testing.T) {
 	row := func(seq int64, topic, key string) pendingRow {
 		return pendingRow{seq: seq, key: key, msg: &sarama.ProducerMessage{Topic: topic}}
 	}
-	rows := []pendingRow{row(1, "g", "a"), row(2, "g", "b"), row(3, "g", "a"), row(4, "s", "a"), row(5, "g", "b"), row(6, "g", "a")}
 	cases := []struct {
-		name   string
-		failed []int // indexes into rows
-		want   []int64
+		name string
+		rows []pendingRow
+		want []int64
 	}{
-		{"all acknowledged", nil, []int64{1, 2, 3, 4, 5, 6}},
-		{"a failure holds back its key only", []int{0}, []int64{2, 4, 5}},
-		{"a later failure keeps what came before", []int{2}, []int64{1, 2, 4, 5}},
-		{"every key failing", []int{0, 1, 3}, nil},
+		{"distinct keys all go", []pendingRow{row(1, "g", "a"), row(2, "g", "b"), row(3, "s", "a")}, []int64{1, 2, 3}},
+		{"later rows of a key wait", []pendingRow{row(1, "g", "a"), row(2, "g", "b"), row(3, "g", "a"), row(4, "g", "c"), row(5, "g", "a")}, []int64{1, 2, 4}},
+		{"nothing", nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			failed := map[*sarama.ProducerMessage]bool{}
-			for _, i := range tc.failed {
-				failed[rows[i].msg] = true
-			}
 			var got []int64
-			for _, r := range delivered(rows, failed) {
+			for _, r := range oldestPerKey(tc.rows) {
 				got = append(got, r.seq)
 			}
 			if !slices.Equal(got, tc.want) {
-				t.Fatalf("marked %v, want %v", got, tc.want)
+				t.Fatalf("sent %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Only the rows Kafka acknowledged are marked, with where they landed.
+func TestDeliveredMarksAcknowledgedRows(t *testing.T) {
+	rows := []pendingRow{
+		{seq: 1, key: "a", msg: &sarama.ProducerMessage{Topic: "g", Partition: 2, Offset: 10}},
+		{seq: 2, key: "b", msg: &sarama.ProducerMessage{Topic: "g", Partition: 0, Offset: 7}},
+	}
+	got := delivered(rows, map[*sarama.ProducerMessage]bool{rows[0].msg: true})
+	if len(got) != 1 || got[0].seq != 2 || got[0].pos.Partition != 0 || got[0].pos.Offset != 7 || got[0].pos.Topic != "g" {
+		t.Fatalf("marked %+v, want only row 2 at g/0@7", got)
 	}
 }

@@ -66,7 +66,6 @@ if tonumber(redis.call('HGET', KEYS[1], 'p') or '0') <= n then redis.call('HDEL'
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`)
 
-
 // BeforeBatch keeps the touched set: it is shared by the partitions this
 // projector runs concurrently, and an entry leaves it only once mirrored
 // (an entity of a failed attempt is mirrored after its retry commits).
