@@ -27,12 +27,8 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 	if err := checkCreate(req); err != nil {
 		return nil, 0, err
 	}
-	live, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId())
-	if err != nil {
+	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return nil, 0, fmt.Errorf("create entity: %w", err)
-	}
-	if live >= maxEntitiesPerSession {
-		return nil, 0, apperr.FailedPrecondition(fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
 	}
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -53,6 +49,8 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 			if err := tx.Save(ctx, rec, 0); err != nil {
 				return nil, err
 			}
+			tx.AddChild(aggregate.KindSession, e.GetSessionId(), aggregate.KindEntity, maxEntitiesPerSession,
+				fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
 			return []eventlog.Event{h.event(e.GetSessionId(), e.GetId(), &eventspb.EntityCreated{
 				Entity: e, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
 			})}, nil

@@ -41,29 +41,27 @@ func (h *Handler) event(sessionID, entityID string, m proto.Message) eventlog.Ev
 //
 // It reads (does not lock) the session, so entity changes of one session do
 // not serialize on it. The price: an entity change racing the session's end
-// may still commit just after it; the next change then sees the end; and
-// the entity cap is checked on this read (concurrent creates may pass it by
-// the few in flight). It returns the session's live entities. One query
-// reads the session, its game and that count.
-func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) (int, error) {
-	sc, err := h.Store.LoadScope(ctx, aggregate.KindSession, sessionID, aggregate.KindGame, aggregate.KindEntity)
+// may still commit just after it; the next change then sees the end. One
+// query reads the session and its game.
+func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) error {
+	sc, err := h.Store.LoadWithParent(ctx, aggregate.KindSession, sessionID, aggregate.KindGame)
 	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && sc.Record.Parent != gameID) {
-		return 0, apperr.NotFound("session not found in this game")
+		return apperr.NotFound("session not found in this game")
 	}
 	if err != nil {
-		return 0, err
+		return err
 	}
 	s := &gamepb.Session{}
 	if err := proto.Unmarshal(sc.State, s); err != nil {
-		return 0, apperr.Internal("decode session", err)
+		return apperr.Internal("decode session", err)
 	}
 	if !authz.CanChangeSession(caller, sc.Owner, sc.Parent.Owner, s.GetUserIds()) {
-		return 0, authz.Denied("change the entities of this session (members, host, game owner or admin only)")
+		return authz.Denied("change the entities of this session (members, host, game owner or admin only)")
 	}
 	if session.Terminal(s.GetState()) {
-		return 0, apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
+		return apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
 	}
-	return sc.Children, nil
+	return nil
 }
 
 // loaded is an entity's write-model record and decoded state.

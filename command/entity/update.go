@@ -29,7 +29,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.EntityUpdateRequest) (
 	if err := c.Err(); err != nil {
 		return nil, 0, err
 	}
-	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return nil, 0, fmt.Errorf("update entity: %w", err)
 	}
 	var out *gamepb.Entity
@@ -75,7 +75,7 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.EntityDeleteRequest) (
 	if err := c.Err(); err != nil {
 		return 0, err
 	}
-	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return 0, fmt.Errorf("delete entity: %w", err)
 	}
 	var version int64
@@ -89,6 +89,7 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.EntityDeleteRequest) (
 		if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
 			return nil, err
 		}
+		tx.RemoveChild(aggregate.KindSession, req.GetSessionId(), aggregate.KindEntity)
 		version = l.rec.Version + 1
 		return []eventlog.Event{h.event(req.GetSessionId(), req.GetId(), &eventspb.EntityDeleted{
 			EntityId: req.GetId(), SessionId: req.GetSessionId(), GameId: req.GetGameId(),

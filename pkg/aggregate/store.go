@@ -110,26 +110,23 @@ func storeErr(err error) error {
 	return apperr.Unavailable("write model unavailable", fmt.Errorf("command_aggregates: %w", err))
 }
 
-// Scope is an aggregate read with its parent and the number of its live
-// children of one kind, in one query (e.g. a session, its game and its
-// entities, which every entity change checks).
+// Scope is an aggregate read with its parent, in one query (e.g. a session
+// and its game, which every entity change checks).
 type Scope struct {
 	Record
-	Parent   Record
-	Children int
+	Parent Record
 }
 
-// LoadScope reads kind/id, its parent of parentKind and how many live
-// childKind aggregates it has, without locking any of them.
-func (s *Store) LoadScope(ctx context.Context, kind Kind, id string, parentKind, childKind Kind) (Scope, error) {
+// LoadWithParent reads kind/id and its parent of parentKind, without
+// locking either.
+func (s *Store) LoadWithParent(ctx context.Context, kind Kind, id string, parentKind Kind) (Scope, error) {
 	sc := Scope{Record: Record{Kind: kind, ID: id}, Parent: Record{Kind: parentKind}}
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(a.parent_id, ''), a.owner_id, a.live, a.version, a.state,
-			p.id, p.owner_id, p.live, p.version, p.state,
-			(SELECT count(*) FROM command_aggregates c WHERE c.kind = $4 AND c.parent_id = a.id AND c.live)
+			p.id, p.owner_id, p.live, p.version, p.state
 		FROM command_aggregates a JOIN command_aggregates p ON p.kind = $3 AND p.id = a.parent_id
-		WHERE a.kind = $1 AND a.id = $2`, string(kind), id, string(parentKind), string(childKind)).Scan(
+		WHERE a.kind = $1 AND a.id = $2`, string(kind), id, string(parentKind)).Scan(
 		&sc.Record.Parent, &sc.Owner, &sc.Live, &sc.Version, &sc.State,
-		&sc.Parent.ID, &sc.Parent.Owner, &sc.Parent.Live, &sc.Parent.Version, &sc.Parent.State, &sc.Children)
+		&sc.Parent.ID, &sc.Parent.Owner, &sc.Parent.Live, &sc.Parent.Version, &sc.Parent.State)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Scope{}, ErrNotFound
 	}

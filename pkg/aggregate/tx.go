@@ -87,6 +87,40 @@ func (t Tx) Save(_ context.Context, r Record, expected int64) error {
 	return nil
 }
 
+// AddChild counts one more live childKind under parent (kind parentKind)
+// when the transaction commits; if it already has max, the commit fails
+// FAILED_PRECONDITION with full. The counter row is locked only for the
+// moment of the increment, so concurrent adds serialize briefly and the
+// cap holds exactly.
+func (t Tx) AddChild(parentKind Kind, parent string, childKind Kind, max int, full string) {
+	t.Queue(db.Step{
+		SQL: `WITH added AS (
+				INSERT INTO aggregate_children AS c (parent_kind, parent_id, child_kind, live) VALUES ($1, $2, $3, 1)
+				ON CONFLICT (parent_kind, parent_id, child_kind) DO UPDATE SET live = c.live + 1 WHERE c.live < $4
+				RETURNING 1)
+			SELECT 1 / count(*) FROM added`,
+		Args: []any{string(parentKind), parent, string(childKind), max},
+		Scan: func(row pgx.Row) error { var one int; return row.Scan(&one) },
+		Fail: func(err error) error {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "22012" {
+				return apperr.FailedPrecondition(full)
+			}
+			return storeErr(err)
+		},
+	})
+}
+
+// RemoveChild counts one live childKind less under parent when the
+// transaction commits.
+func (t Tx) RemoveChild(parentKind Kind, parent string, childKind Kind) {
+	t.Queue(db.Step{
+		SQL: `UPDATE aggregate_children SET live = live - 1
+			WHERE parent_kind = $1 AND parent_id = $2 AND child_kind = $3 AND live > 0`,
+		Args: []any{string(parentKind), parent, string(childKind)},
+	})
+}
+
 // Queue adds a write that goes out with the commit, after the saves.
 func (t Tx) Queue(steps ...db.Step) { t.st.queued = append(t.st.queued, steps...) }
 

@@ -115,7 +115,7 @@ func (r *Relay) connectProducer(ctx context.Context) error {
 		if !sleep(ctx, backoff) {
 			return ctx.Err()
 		}
-		backoff = min(backoff*2, 5*time.Second)
+		backoff = min(backoff*2, 2*time.Second)
 	}
 }
 
@@ -146,7 +146,7 @@ func (r *Relay) passLoop(ctx context.Context) {
 			}
 			r.metrics.failures.Inc()
 			sleep(ctx, backoff)
-			backoff = min(backoff*2, 5*time.Second)
+			backoff = min(backoff*2, 2*time.Second)
 		}
 	}
 }
@@ -370,7 +370,8 @@ func queueMark(b *pgx.Batch, sent []relayedRow) {
 		seqs[i], parts[i], offsets[i] = s.seq, s.pos.Partition, s.pos.Offset
 	}
 	b.Queue(`UPDATE event_outbox o SET published_at = now(), kafka_partition = u.p, kafka_offset = u.o
-		FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(seq, p, o) WHERE o.seq = u.seq`, seqs, parts, offsets)
+		FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(seq, p, o)
+		WHERE o.seq = u.seq AND o.seq = ANY($1)`, seqs, parts, offsets) // ANY: look the rows up by key, not by a scan
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
