@@ -114,8 +114,8 @@ func (r *Relay) Positions(ctx context.Context, seqs []int64) ([]eventlog.Positio
 }
 
 func (r *Relay) lookupStored(ctx context.Context, seqs []int64, out []eventlog.Position, found []bool) error {
-	rows, err := r.pool.Query(ctx, `SELECT seq, topic, kafka_partition, kafka_offset FROM event_outbox
-		WHERE seq = ANY($1) AND published_at IS NOT NULL`, seqs)
+	rows, err := r.pool.Query(ctx, `SELECT seq, topic, kafka_partition, kafka_offset FROM event_outbox_relayed
+		WHERE seq = ANY($1)`, seqs)
 	if err != nil {
 		return err
 	}

@@ -248,7 +248,7 @@ func (r *Relay) pollLoop(ctx context.Context) {
 		r.metrics.backlog.Set(float64(backlog))
 		if time.Since(lastPrune) > r.opts.KeepRelayed/4 {
 			lastPrune = time.Now()
-			if _, err := r.pool.Exec(ctx, `DELETE FROM event_outbox WHERE published_at < now() - $1::interval`,
+			if _, err := r.pool.Exec(ctx, `DELETE FROM event_outbox_relayed WHERE relayed_at < now() - $1::interval`,
 				r.opts.KeepRelayed.String()); err != nil && ctx.Err() == nil {
 				r.log.Warn("prune relayed outbox rows", "err", err)
 			}
@@ -361,17 +361,20 @@ func oldestPerKey(rows []pendingRow) []pendingRow {
 	return out
 }
 
-// queueMark records where the rows landed.
+// queueMark removes relayed rows from the outbox and records where they
+// landed.
 func queueMark(b *pgx.Batch, sent []relayedRow) {
 	seqs := make([]int64, len(sent))
+	topics := make([]string, len(sent))
 	parts := make([]int32, len(sent))
 	offsets := make([]int64, len(sent))
 	for i, s := range sent {
-		seqs[i], parts[i], offsets[i] = s.seq, s.pos.Partition, s.pos.Offset
+		seqs[i], topics[i], parts[i], offsets[i] = s.seq, s.pos.Topic, s.pos.Partition, s.pos.Offset
 	}
-	b.Queue(`UPDATE event_outbox o SET published_at = now(), kafka_partition = u.p, kafka_offset = u.o
-		FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(seq, p, o)
-		WHERE o.seq = u.seq AND o.seq = ANY($1)`, seqs, parts, offsets) // ANY: look the rows up by key, not by a scan
+	b.Queue(`DELETE FROM event_outbox WHERE seq = ANY($1)`, seqs)
+	b.Queue(`INSERT INTO event_outbox_relayed (seq, topic, kafka_partition, kafka_offset)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) ON CONFLICT DO NOTHING`,
+		seqs, topics, parts, offsets)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
