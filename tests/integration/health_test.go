@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -18,7 +19,6 @@ import (
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	playerpb "github.com/oof-gg/platform/api/gen/v1/api/player"
-	"github.com/oof-gg/platform/pkg/db"
 	"github.com/oof-gg/platform/pkg/routing"
 	"github.com/oof-gg/platform/tests/harness"
 )
@@ -71,19 +71,8 @@ func TestCommandTargetAcceptsCommandsWithoutKafka(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := env.Cfg
 	cfg.KafkaBrokers = unreachableKafka
-	url, err := env.CreateDatabase(ctx, "nokafka")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL = url
-	pool, err := db.Connect(ctx, url, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := db.Migrate(ctx, pool, env.Log); err != nil {
-		t.Fatal(err)
-	}
+	var pool *pgxpool.Pool
+	cfg.PostgresURL, pool = migratedDatabase(t, ctx, "nokafka")
 	run, err := env.RunPlatform(ctx, cfg, routing.TargetCommand)
 	if err != nil {
 		t.Fatalf("command target with Kafka unreachable did not start: %v", err)

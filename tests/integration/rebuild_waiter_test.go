@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/oof-gg/platform/internal/platform"
 	"github.com/oof-gg/platform/pkg/db"
 	"github.com/oof-gg/platform/pkg/eventlog"
@@ -19,19 +21,8 @@ import (
 func TestWaiterForgetsProgressOnRebuild(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := env.Cfg
-	url, err := env.CreateDatabase(ctx, "rebuildwait")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.PostgresURL = url
-	pool, err := db.Connect(ctx, url, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := db.Migrate(ctx, pool, env.Log); err != nil {
-		t.Fatal(err)
-	}
+	var pool *pgxpool.Pool
+	cfg.PostgresURL, pool = migratedDatabase(t, ctx, "rebuildwait")
 	w := projection.NewWaiter(pool, env.Log)
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -70,4 +61,24 @@ func waitBriefly(ctx context.Context, w *projection.Waiter, projector string, po
 	wctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return w.WaitFor(wctx, projector, pos)
+}
+
+// migratedDatabase makes a database of its own for a test (no platform
+// relays or projects into it) with the current schema; it is dropped with
+// the environment.
+func migratedDatabase(t *testing.T, ctx context.Context, suffix string) (string, *pgxpool.Pool) {
+	t.Helper()
+	url, err := env.CreateDatabase(ctx, suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := db.Connect(ctx, url, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := db.Migrate(ctx, pool, env.Log); err != nil {
+		t.Fatal(err)
+	}
+	return url, pool
 }
