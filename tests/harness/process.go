@@ -44,6 +44,7 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_PRODUCE_TIMEOUT=" + d(cfg.ProduceTimeout),
 		"OOF_PROJECTION_WAIT=" + d(cfg.ProjectionWait),
 		"OOF_PROJECTOR_BATCH_MAX=" + n(int64(cfg.ProjectorBatchMax)),
+		"OOF_PROJECTOR_MAX_ATTEMPTS=" + n(int64(cfg.ProjectorMaxAttempts)),
 		"OOF_PROJECTOR_GROUP_PREFIX=" + cfg.ProjectorGroupPrefix,
 		"OOF_JWT_KEYS=" + strings.Join(keys, ","),
 		"OOF_JWT_ACTIVE_KID=" + cfg.JWTActiveKID,

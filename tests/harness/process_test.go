@@ -24,6 +24,7 @@ func TestConfigEnvRoundTrips(t *testing.T) {
 	cfg.KafkaBrokers, cfg.KafkaVersion, cfg.KafkaTopicPrefix = []string{"127.0.0.1:5", "127.0.0.1:6"}, "3.8.0", "t1."
 	cfg.KafkaPartitions, cfg.KafkaReplication = 3, 2
 	cfg.ProduceTimeout, cfg.ProjectionWait, cfg.ProjectorBatchMax, cfg.ProjectorGroupPrefix = 7*time.Second, time.Second, 9, "g1."
+	cfg.ProjectorMaxAttempts = 5
 	cfg.JWTKeys = map[string][]byte{"k1": []byte(strings.Repeat("a", 32)), "k2": []byte(strings.Repeat("b", 40))}
 	cfg.JWTActiveKID, cfg.JWTIssuer = "k2", "tests"
 	cfg.AccessTokenTTL, cfg.RefreshTokenTTL, cfg.RevocationCacheTTL = time.Minute, time.Hour, 50*time.Millisecond
