@@ -97,11 +97,18 @@ func AwaitStaged(ctx context.Context, ob *outbox.Outbox, w ProjectionWaiter, wai
 		SetConsistency(ctx, ConsistencyPending)
 		return
 	}
-	last := map[string]eventlog.Position{}
-	for _, pos := range positions {
-		last[projectorOf(pos)] = pos
+	// The last event per projector and partition: offsets order events
+	// only within a partition.
+	type lane struct {
+		projector, topic string
+		partition        int32
 	}
-	for projector, pos := range last {
+	last := map[lane]eventlog.Position{}
+	for _, pos := range positions {
+		last[lane{projectorOf(pos), pos.Topic, pos.Partition}] = pos
+	}
+	for l, pos := range last {
+		projector := l.projector
 		if err := w.WaitFor(wctx, projector, pos); err != nil {
 			log.WarnContext(ctx, "projection wait ended early; answering with pending consistency", "projector", projector, "err", err)
 			SetConsistency(ctx, ConsistencyPending)

@@ -50,32 +50,41 @@ func (d Deps) ExecuteOnce(ctx context.Context, once Once, run func(context.Conte
 		return apperr.Internal("hash request", err)
 	}
 	sum := sha256.Sum256(req)
-	// Two rounds: a twin that commits first while we decide makes our
-	// transaction roll back, and then its outcome is there to read.
-	for range 2 {
+	replay := func() (bool, error) {
 		stored, found, err := d.Store.LookupOutcome(ctx, once.Caller, once.Command, key)
-		if err != nil {
-			return err
+		if err != nil || !found {
+			return false, err
 		}
-		if found {
-			if !bytes.Equal(stored.RequestHash, sum[:]) {
-				return apperr.Invalid(idempotency.Header, "was already used for a different request; use a new key")
-			}
-			proto.Reset(once.Result)
-			if err := proto.Unmarshal(stored.Result, once.Result); err != nil {
-				return apperr.Internal("decode stored outcome", err)
-			}
-			idempotency.MarkReplay(ctx)
-			return nil
+		if !bytes.Equal(stored.RequestHash, sum[:]) {
+			return true, apperr.Invalid(idempotency.Header, "was already used for a different request; use a new key")
 		}
-		pending := &pendingOutcome{result: once.Result, outcome: aggregate.Outcome{
-			Caller: once.Caller, Command: once.Command, Key: key, RequestHash: sum[:]}}
-		err = run(context.WithValue(ctx, onceCtx{}, pending))
-		if !errors.Is(err, aggregate.ErrOutcomeTaken) {
-			return err
+		proto.Reset(once.Result)
+		if err := proto.Unmarshal(stored.Result, once.Result); err != nil {
+			return true, apperr.Internal("decode stored outcome", err)
 		}
+		idempotency.MarkReplay(ctx)
+		return true, nil
 	}
-	return apperr.Aborted("a concurrent request with the same idempotency key is still running; retry")
+	if done, err := replay(); done || err != nil {
+		return err
+	}
+	pending := &pendingOutcome{result: once.Result, outcome: aggregate.Outcome{
+		Caller: once.Caller, Command: once.Command, Key: key, RequestHash: sum[:]}}
+	err = run(context.WithValue(ctx, onceCtx{}, pending))
+	if err == nil {
+		return nil
+	}
+	// A twin with the same key may have committed while this one decided:
+	// then this one failed on the key itself (ErrOutcomeTaken) or on what
+	// the twin changed first (the id it took, a cap it filled). Either way
+	// the client gets the twin's outcome, as it would have after it.
+	if done, rerr := replay(); done || rerr != nil {
+		return rerr
+	}
+	if errors.Is(err, aggregate.ErrOutcomeTaken) {
+		return apperr.Aborted("a concurrent request with the same idempotency key is still running; retry")
+	}
+	return err
 }
 
 // saveOutcome stores the pending outcome of ctx's ExecuteOnce, if any, in

@@ -194,8 +194,12 @@ func (st *txState) commit(ctx context.Context) error {
 		if !st.begun {
 			return nil
 		}
-		if _, err := st.conn.Exec(ctx, `COMMIT`); err != nil {
+		tag, err := st.conn.Exec(ctx, `COMMIT`)
+		if err != nil {
 			return storeErr(err)
+		}
+		if tag.String() != "COMMIT" {
+			return apperr.Aborted("transaction rolled back; retry")
 		}
 		return nil
 	}
@@ -209,9 +213,10 @@ func (st *txState) commit(ctx context.Context) error {
 	b.Queue(`COMMIT`)
 	br := st.conn.SendBatch(ctx, b)
 	err := readSteps(br, !st.begun, st.queued)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = storeErr(cerr)
-	}
+	// Once the COMMIT answered COMMIT, the transaction is durable: an error
+	// closing the pipeline after it must not report the command as failed
+	// (a client would retry a change that happened).
+	_ = br.Close()
 	st.begun = true
 	if err != nil {
 		st.rollback(ctx)

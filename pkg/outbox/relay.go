@@ -152,20 +152,28 @@ func (r *Relay) passLoop(ctx context.Context) {
 }
 
 // queuePass opens a pass: a transaction that takes the advisory lock of every
-// shard no other relay holds and reads those shards' oldest pending rows.
-// Losing a pass's commit in a crash only means its rows are sent again
-// (same ids), so it need not wait for the WAL flush. The locks are taken
-// before the rows are read (a materialized CTE), so no row is read whose
-// shard this pass does not own.
+// shard no other relay holds, then reads the oldest pending row of each key
+// in those shards. Losing a pass's commit in a crash only means its rows
+// are sent again (same ids), so it need not wait for the WAL flush.
+//
+// The read is a statement of its own, after the one that locks: under READ
+// COMMITTED a statement sees the data as of its start, so a read in the
+// locking statement could see rows that the lock's previous holder sent and
+// deleted just before it let go, and send them again.
 func (r *Relay) queuePass(b *pgx.Batch) {
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`WITH mine AS MATERIALIZED (
-			SELECT s::smallint AS shard FROM generate_series(0, $1::int - 1) AS s
-			WHERE pg_try_advisory_xact_lock($2, s))
-		SELECT seq, topic, key, header_keys, header_values, payload FROM event_outbox
-		WHERE shard IN (SELECT shard FROM mine) AND published_at IS NULL
-		ORDER BY seq LIMIT $3`, Shards, lockNamespace, r.opts.BatchMax)
+	b.Queue(`SELECT count(*) FILTER (WHERE pg_try_advisory_xact_lock($2, s)) FROM generate_series(0, $1::int - 1) AS s`,
+		Shards, lockNamespace)
+	// One row per key (its oldest), so a key with a long backlog does not
+	// fill the pass and hold up every other key.
+	b.Queue(`SELECT seq, topic, key, header_keys, header_values, payload FROM (
+			SELECT DISTINCT ON (topic, key) * FROM event_outbox
+			WHERE published_at IS NULL AND shard IN (
+				SELECT objid::int FROM pg_locks
+				WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = $1::oid AND objsubid = 2 AND granted)
+			ORDER BY topic, key, seq) AS oldest
+		ORDER BY seq LIMIT $2`, lockNamespace, r.opts.BatchMax)
 }
 
 // run relays until a pass finds nothing. Each pass is one round trip to
@@ -181,7 +189,7 @@ func (r *Relay) run(ctx context.Context) error {
 	defer conn.Release()
 	b := &pgx.Batch{}
 	r.queuePass(b)
-	rows, err := r.exchange(ctx, conn.Conn(), b, 2)
+	rows, err := r.exchange(ctx, conn.Conn(), b, b.Len()-1)
 	for err == nil && len(rows) > 0 {
 		failpoint.Hit(failpoint.RelayBeforeProduce)
 		sent, sendErr := r.send(oldestPerKey(rows))

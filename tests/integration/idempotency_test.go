@@ -157,3 +157,33 @@ func TestIdempotentCreateUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d sessions created, want 1", got)
 	}
 }
+
+// A twin that loses the race on something other than the key (a human
+// player's id is its user's, so the second insert collides on the id)
+// still gets the first outcome, not that collision.
+func TestIdempotentTwinsThatCollideGetTheFirstOutcome(t *testing.T) {
+	ctx := testCtx(t)
+	u := signInAs(t, ctx, "player")
+	key := "k-" + uniqueName("twin")
+	const n = 6
+	got := make([]*playerpb.Player, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := players().CreatePlayer(withKey(u.ctx(ctx), key), &playerpb.Player{Type: playerpb.PlayerType_HUMAN})
+			got[i], errs[i] = r.GetSinglePlayer(), err
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("twin %d: %v", i, errs[i])
+		}
+		if !proto.Equal(got[i], got[0]) {
+			t.Fatalf("twin %d got %v, twin 0 got %v", i, got[i], got[0])
+		}
+	}
+}
