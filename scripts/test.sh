@@ -14,6 +14,9 @@ if [[ -n "$unformatted" ]]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
+step "no build outputs or files over 1 MiB committed"
+scripts/check-committed-files.sh
+
 step "go vet"
 go vet ./...
 
