@@ -209,7 +209,7 @@ func deref(s *string) any {
 
 func TestComposeIsValid(t *testing.T) {
 	root := repoRoot(t)
-	p, err := loadCompose(t, readFile(t, composeFile), nil)
+	p, err := loadCompose(t, readFile(t, composeFile), testJWT)
 	if err != nil {
 		t.Fatalf("%s rejected by the Compose loader: %v", composeFile, err)
 	}
@@ -225,7 +225,7 @@ func TestComposeIsValid(t *testing.T) {
 }
 
 func TestComposeDependsOn(t *testing.T) {
-	p, err := loadCompose(t, readFile(t, composeFile), nil)
+	p, err := loadCompose(t, readFile(t, composeFile), testJWT)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +249,15 @@ func TestComposeDependsOn(t *testing.T) {
 	}
 }
 
-func TestComposeSharedEnvAndDevJWT(t *testing.T) {
+// testJWT is what an operator sets before `docker compose up`.
+var testJWT = map[string]string{
+	"OOF_JWT_KEYS":       "k1:" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
+	"OOF_JWT_ACTIVE_KID": "k1",
+}
+
+// The stack fails closed: without signing keys compose refuses to start,
+// saying how to make them; with them every target gets exactly those.
+func TestComposeRequiresJWTKeys(t *testing.T) {
 	raw := readFile(t, composeFile)
 	var top map[string]any
 	if err := yaml.Unmarshal(raw, &top); err != nil {
@@ -261,46 +269,35 @@ func TestComposeSharedEnvAndDevJWT(t *testing.T) {
 	if _, ok := top["x-oof-env"].(map[string]any); !ok {
 		t.Error("missing the x-oof-env extension with the shared environment")
 	}
-	if !strings.Contains(strings.ToUpper(string(raw)), "DEV ONLY") {
-		t.Error("the built-in JWT key must be marked as dev-only")
+
+	for _, missing := range []string{"OOF_JWT_KEYS", "OOF_JWT_ACTIVE_KID"} {
+		env := map[string]string{}
+		for k, v := range testJWT {
+			if k != missing {
+				env[k] = v
+			}
+		}
+		_, err := loadCompose(t, raw, env)
+		if err == nil || !strings.Contains(err.Error(), missing) || !strings.Contains(err.Error(), "set ") {
+			t.Errorf("without %s: err %v, want a refusal that says how to set it", missing, err)
+		}
 	}
 
-	p, err := loadCompose(t, raw, nil)
+	p, err := loadCompose(t, raw, testJWT)
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := p.Services["command"].Environment
-	keysVal, kid := deref(env["OOF_JWT_KEYS"]).(string), deref(env["OOF_JWT_ACTIVE_KID"]).(string)
-	var kids []string
-	for _, kv := range strings.Split(keysVal, ",") {
-		id, secret, ok := strings.Cut(kv, ":")
-		if !ok {
-			t.Fatalf("OOF_JWT_KEYS entry %q is not <kid>:<base64 secret>", kv)
-		}
-		b, err := base64.StdEncoding.DecodeString(secret)
-		if err != nil || len(b) < 32 {
-			t.Errorf("key %q: secret must be base64 of at least 32 bytes (err=%v, %d bytes)", id, err, len(b))
-		}
-		kids = append(kids, id)
-	}
-	if !slices.Contains(kids, kid) {
-		t.Errorf("OOF_JWT_ACTIVE_KID %q is not one of the kids in OOF_JWT_KEYS %v", kid, kids)
-	}
 	for _, name := range oofTargets {
+		if got := deref(p.Services[name].Environment["OOF_JWT_KEYS"]); got != testJWT["OOF_JWT_KEYS"] {
+			t.Errorf("%s: OOF_JWT_KEYS = %v, want the operator's", name, got)
+		}
 		if envString(p.Services[name].Environment) != envString(env) {
 			t.Errorf("%s: environment differs from command's; all targets share x-oof-env", name)
 		}
 	}
-
-	// Real secrets come from the environment and replace the dev key everywhere.
-	p, err = loadCompose(t, raw, map[string]string{"OOF_JWT_KEYS": "prod:c2VjcmV0", "OOF_JWT_ACTIVE_KID": "prod"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range oofTargets {
-		if got := deref(p.Services[name].Environment["OOF_JWT_KEYS"]); got != "prod:c2VjcmV0" {
-			t.Errorf("%s: OOF_JWT_KEYS = %v, the override was not applied", name, got)
-		}
+	if strings.Contains(string(raw), "b29mLWRldi1vbmx5") {
+		t.Error("compose.yaml still carries the old publicly known dev key")
 	}
 }
 
@@ -330,7 +327,7 @@ func TestComposeRejectsBrokenFiles(t *testing.T) {
 				t.Fatalf("mutation target %q not found in %s: update the test", tc.old, composeFile)
 			}
 			bad := strings.Replace(good, tc.old, tc.new, 1)
-			p, err := loadCompose(t, []byte(bad), nil)
+			p, err := loadCompose(t, []byte(bad), testJWT)
 			if err == nil {
 				err = checkCompose(p, root)
 			}
