@@ -53,6 +53,24 @@ func (s *AccountStore) ByLogin(ctx context.Context, id string) (Account, error) 
 	return s.one(ctx, q, id)
 }
 
+// CheckFree fails ALREADY_EXISTS when username or email is taken.
+func (s *AccountStore) CheckFree(ctx context.Context, username, email string) error {
+	var nameTaken, emailTaken bool
+	err := s.pool.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM auth_accounts WHERE lower(username) = lower($1)),
+			EXISTS (SELECT 1 FROM auth_accounts WHERE lower(email) = lower(nullif($2, '')))`,
+		username, email).Scan(&nameTaken, &emailTaken)
+	switch {
+	case err != nil:
+		return storeError(err)
+	case nameTaken:
+		return apperr.AlreadyExists("username is already taken")
+	case emailTaken:
+		return apperr.AlreadyExists("e-mail is already registered")
+	}
+	return nil
+}
+
 // ByID finds an account by user id.
 func (s *AccountStore) ByID(ctx context.Context, userID string) (Account, error) {
 	return s.one(ctx, `SELECT `+accountColumns+` FROM auth_accounts WHERE user_id = $1::uuid`, userID)

@@ -14,22 +14,22 @@ import (
 	"github.com/oof-gg/platform/pkg/outbox"
 )
 
-// Register creates a password account and logs it in.
+// Register creates a password account and logs it in. Cheap checks come
+// first (a taken name costs no hash), and the login's tokens are issued only
+// once the account exists, so a failed attempt leaves nothing behind.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (Tokens, error) {
 	if err := in.Validate(); err != nil {
 		return Tokens{}, err
+	}
+	// A hint, not the guarantee: the unique indexes decide under races.
+	if err := s.Accounts.CheckFree(ctx, in.Username, in.Email); err != nil {
+		return Tokens{}, fmt.Errorf("register %q: %w", in.Username, err)
 	}
 	hash, err := s.Hasher.Hash(in.Password)
 	if err != nil {
 		return Tokens{}, apperr.Internal("hash password", err)
 	}
 	userID := uuid.NewString()
-	// Tokens first: if the session store is down we fail before anything is
-	// recorded, and an unused session for an id that never commits is inert.
-	tokens, _, err := s.startSession(ctx, userID, auth.RolePlayer)
-	if err != nil {
-		return Tokens{}, err
-	}
 	var staged outbox.Staged
 	acct := Account{UserID: userID, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: auth.RolePlayer}
 	err = s.Accounts.Create(ctx, acct, s.stage(&staged, s.userEvent(userID, eventlog.Event{Message: &eventspb.UserRegistered{
@@ -44,5 +44,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Tokens, error
 		return Tokens{}, fmt.Errorf("register %q: %w", in.Username, err)
 	}
 	s.committed(ctx, staged)
+	tokens, _, err := s.startSession(ctx, userID, auth.RolePlayer)
+	if err != nil {
+		// The account exists: the client signs in with Login once the
+		// session store is back.
+		return Tokens{}, apperr.Unavailable("account created, but signing in failed; log in", err)
+	}
 	return tokens, nil
 }
