@@ -22,7 +22,9 @@ import (
 	"github.com/oof-gg/platform/pkg/middleware"
 )
 
-type panickingGames struct{ commonpb.UnimplementedGameServiceServer }
+type panickingGames struct {
+	commonpb.UnimplementedGameServiceServer
+}
 
 func (panickingGames) GetGame(context.Context, *gamepb.GameGetRequest) (*gamepb.PaginatedResponse, error) {
 	panic("boom")
