@@ -63,11 +63,7 @@ func createEntity(b *bench) scenario {
 			}
 			return err
 		},
-		goal:        "≥ 0.3× floor ops/s, p99 ≤ 10× floor p99 (each call waits for its projection)",
-		floor:       namePGFloor,
-		minOpsRatio: 0.3,
-		maxP99Ratio: 10,
-	}
+	}.withCommandGoal()
 }
 
 // getEntity reads 200 entities by id (the live Redis copy when current,

@@ -42,6 +42,16 @@ type scenario struct {
 	maxP99Ratio float64
 }
 
+// withCommandGoal gives a command scenario issue 6's goal, the one all
+// commands share: through the whole pipeline (commit, log, projection,
+// read-your-writes) at least 0.3× the raw PostgreSQL insert+commit rate at
+// the same concurrency, with p99 at most 10× that loop's.
+func (s scenario) withCommandGoal() scenario {
+	s.goal = "≥ 0.3× floor ops/s, p99 ≤ 10× floor p99 (each call waits for its projection)"
+	s.floor, s.minOpsRatio, s.maxP99Ratio = namePGFloor, 0.3, 10
+	return s
+}
+
 // result is what one scenario measured.
 type result struct {
 	name     string

@@ -87,11 +87,7 @@ func createSession(b *bench) scenario {
 			}
 			return err
 		},
-		goal:        "≥ 0.3× floor ops/s, p99 ≤ 10× floor p99 (each call waits for its projection)",
-		floor:       namePGFloor,
-		minOpsRatio: 0.3,
-		maxP99Ratio: 10,
-	}
+	}.withCommandGoal()
 }
 
 // getSession reads sessions by id; its floor is an empty RPC whose handler
