@@ -43,10 +43,15 @@ type Record struct {
 }
 
 // Store keeps aggregates in command_aggregates.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool  *pgxpool.Pool
+	group *groupCommitter
+}
 
 // NewStore returns a store on pool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, group: &groupCommitter{pool: pool}}
+}
 
 // ErrNotFound means the aggregate does not exist.
 var ErrNotFound = errors.New("aggregate not found")
@@ -81,14 +86,8 @@ func load(ctx context.Context, q querier, kind Kind, id string, lock bool) (Reco
 // outbox); the saves and queued writes go to PostgreSQL with the COMMIT,
 // in one round trip, so nothing is written unless all of it is.
 func (s *Store) InTx(ctx context.Context, fn func(Tx) error) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return storeErr(err)
-	}
-	// A connection left inside a transaction (a failed rollback) is
-	// closed by the pool on release.
-	defer conn.Release()
-	t := Tx{st: &txState{conn: conn.Conn()}}
+	t := Tx{st: &txState{store: s}}
+	defer t.st.release()
 	if err := fn(t); err != nil {
 		t.st.rollback(context.WithoutCancel(ctx))
 		return err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/db"
@@ -19,9 +20,33 @@ import (
 type Tx struct{ st *txState }
 
 type txState struct {
-	conn   *pgx.Conn
+	store  *Store
+	held   *pgxpool.Conn // taken with the first statement that runs now
 	begun  bool
 	queued []db.Step
+}
+
+// conn is the transaction's connection, taken from the pool when first
+// needed: a transaction that only queues writes never holds one while it
+// decides, and commits with others (groupCommitter).
+func (st *txState) conn(ctx context.Context) (*pgx.Conn, error) {
+	if st.held == nil {
+		c, err := st.store.pool.Acquire(ctx)
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		st.held = c
+	}
+	return st.held.Conn(), nil
+}
+
+// release gives the connection back; one left inside a transaction (a
+// failed rollback) is closed by the pool.
+func (st *txState) release() {
+	if st.held != nil {
+		st.held.Release()
+		st.held = nil
+	}
 }
 
 // Lock reads an aggregate and locks it until the transaction ends, so
@@ -128,11 +153,15 @@ func (t Tx) Queue(steps ...db.Step) { t.st.queued = append(t.st.queued, steps...
 // must change another command-side table atomically with an aggregate (a
 // player's role is also its account's role).
 func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	conn, err := t.st.conn(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
 	if !t.st.begun {
 		b := &pgx.Batch{}
 		b.Queue(`BEGIN`)
 		b.Queue(sql, args...)
-		br := t.st.conn.SendBatch(ctx, b)
+		br := conn.SendBatch(ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
 			return pgconn.CommandTag{}, storeErr(err)
@@ -144,7 +173,7 @@ func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTa
 		}
 		return tag, br.Close()
 	}
-	tag, err := t.st.conn.Exec(ctx, sql, args...)
+	tag, err := conn.Exec(ctx, sql, args...)
 	if err != nil {
 		return tag, storeErr(err)
 	}
@@ -154,13 +183,17 @@ func (t Tx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTa
 // QueryRow runs a query now, in the transaction. Scan errors are the
 // caller's to classify.
 func (t Tx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	conn, err := t.st.conn(ctx)
+	if err != nil {
+		return errRow{err}
+	}
 	if t.st.begun {
-		return t.st.conn.QueryRow(ctx, sql, args...)
+		return conn.QueryRow(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	b.Queue(sql, args...)
-	br := t.st.conn.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
 		return errRow{err}
@@ -188,13 +221,21 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// commit sends the queued writes and COMMIT in one pipeline.
+// commit sends the queued writes and COMMIT in one pipeline. A
+// transaction that has run nothing yet commits with others.
 func (st *txState) commit(ctx context.Context) error {
-	if len(st.queued) == 0 {
-		if !st.begun {
+	if !st.begun {
+		if len(st.queued) == 0 {
 			return nil
 		}
-		tag, err := st.conn.Exec(ctx, `COMMIT`)
+		return st.store.group.commit(ctx, st.queued)
+	}
+	conn, err := st.conn(ctx)
+	if err != nil {
+		return err
+	}
+	if len(st.queued) == 0 {
+		tag, err := conn.Exec(ctx, `COMMIT`)
 		if err != nil {
 			return storeErr(err)
 		}
@@ -204,32 +245,23 @@ func (st *txState) commit(ctx context.Context) error {
 		return nil
 	}
 	b := &pgx.Batch{}
-	if !st.begun {
-		b.Queue(`BEGIN`)
-	}
 	for _, s := range st.queued {
 		b.Queue(s.SQL, s.Args...)
 	}
 	b.Queue(`COMMIT`)
-	br := st.conn.SendBatch(ctx, b)
-	err := readSteps(br, !st.begun, st.queued)
+	br := conn.SendBatch(ctx, b)
+	err = readSteps(br, st.queued)
 	// Once the COMMIT answered COMMIT, the transaction is durable: an error
 	// closing the pipeline after it must not report the command as failed
 	// (a client would retry a change that happened).
 	_ = br.Close()
-	st.begun = true
 	if err != nil {
 		st.rollback(ctx)
 	}
 	return err
 }
 
-func readSteps(br pgx.BatchResults, begin bool, steps []db.Step) error {
-	if begin {
-		if _, err := br.Exec(); err != nil {
-			return storeErr(err)
-		}
-	}
+func readSteps(br pgx.BatchResults, steps []db.Step) error {
 	for _, s := range steps {
 		var err error
 		if s.Scan != nil {
@@ -257,7 +289,7 @@ func readSteps(br pgx.BatchResults, begin bool, steps []db.Step) error {
 // rollback ends a transaction that will not commit (a no-op when none
 // began or it already ended).
 func (st *txState) rollback(ctx context.Context) {
-	if st.begun && st.conn.PgConn().TxStatus() != 'I' {
-		_, _ = st.conn.Exec(ctx, `ROLLBACK`)
+	if st.begun && st.held != nil && st.held.Conn().PgConn().TxStatus() != 'I' {
+		_, _ = st.held.Exec(ctx, `ROLLBACK`)
 	}
 }

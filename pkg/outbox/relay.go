@@ -48,7 +48,17 @@ type Relay struct {
 	failing  atomic.Bool // the last send failed: Kafka is away
 	relayed  *relayedIndex
 	metrics  relayMetrics
+	// deleted counts rows removed from the outbox since the last vacuum.
+	deleted atomic.Int64
 }
+
+// vacuumAfter is how many deleted outbox rows make the poll loop vacuum the
+// table. The relay reads pending rows through an index that keeps an entry
+// for every deleted row until a vacuum removes it; autovacuum looks at a
+// table about once a minute, and a minute of deleted rows at a few thousand
+// commands a second made each pass walk tens of thousands of dead entries
+// (most of a pass's PostgreSQL time).
+const vacuumAfter = 5000
 
 type producerBox struct{ p sarama.SyncProducer }
 
@@ -163,17 +173,20 @@ func (r *Relay) passLoop(ctx context.Context) {
 func (r *Relay) queuePass(b *pgx.Batch) {
 	b.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	b.Queue(`SET LOCAL synchronous_commit = off`)
-	b.Queue(`SELECT count(*) FILTER (WHERE pg_try_advisory_xact_lock($2, s)) FROM generate_series(0, $1::int - 1) AS s`,
+	// The shards it got are handed to the read through a transaction-local
+	// setting: reading them back from pg_locks would scan every backend's
+	// locks, which under load cost more than the rest of the pass.
+	b.Queue(`SELECT set_config('oof.relay_shards', coalesce(string_agg(s::text, ','), ''), true)
+		FROM generate_series(0, $1::int - 1) AS s WHERE pg_try_advisory_xact_lock($2, s)`,
 		Shards, lockNamespace)
 	// One row per key (its oldest), so a key with a long backlog does not
 	// fill the pass and hold up every other key.
 	b.Queue(`SELECT seq, topic, key, header_keys, header_values, payload FROM (
 			SELECT DISTINCT ON (topic, key) * FROM event_outbox
-			WHERE published_at IS NULL AND shard IN (
-				SELECT objid::int FROM pg_locks
-				WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND classid = $1::oid AND objsubid = 2 AND granted)
+			WHERE published_at IS NULL
+				AND shard = ANY(string_to_array(nullif(current_setting('oof.relay_shards'), ''), ',')::smallint[])
 			ORDER BY topic, key, seq) AS oldest
-		ORDER BY seq LIMIT $2`, lockNamespace, r.opts.BatchMax)
+		ORDER BY seq LIMIT $1`, r.opts.BatchMax)
 }
 
 // run relays until a pass finds nothing. Each pass is one round trip to
@@ -198,6 +211,7 @@ func (r *Relay) run(ctx context.Context) error {
 		if len(sent) > 0 {
 			r.relayed.add(sent)
 			r.metrics.relayed.Add(float64(len(sent)))
+			r.deleted.Add(int64(len(sent)))
 			queueMark(b, sent)
 		}
 		if sendErr != nil {
@@ -254,6 +268,13 @@ func (r *Relay) pollLoop(ctx context.Context) {
 			r.Kick()
 		}
 		r.metrics.backlog.Set(float64(backlog))
+		if r.deleted.Load() >= vacuumAfter {
+			r.deleted.Store(0)
+			// SKIP_LOCKED: another relay vacuuming is as good.
+			if _, err := r.pool.Exec(ctx, `VACUUM (SKIP_LOCKED) event_outbox`); err != nil && ctx.Err() == nil {
+				r.log.Warn("vacuum outbox", "err", err)
+			}
+		}
 		if time.Since(lastPrune) > r.opts.KeepRelayed/4 {
 			lastPrune = time.Now()
 			if _, err := r.pool.Exec(ctx, `DELETE FROM event_outbox_relayed WHERE relayed_at < now() - $1::interval`,
