@@ -185,9 +185,11 @@ func startBench(ctx context.Context, o options) (*bench, func(), error) {
 	defer cancel()
 	env, err := harness.Start(sctx, in, func(c *config.Config) {
 		c.PasswordHash = productionHash
-		// The bench logs in over and over from one address and account.
+		// The bench logs in and registers over and over from one address
+		// and account.
 		c.LoginLimitPerAccount = 1 << 30
 		c.LoginLimitPerAddress = 1 << 30
+		c.RegisterLimitPerAddress = 1 << 30
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start platform: %w", err)

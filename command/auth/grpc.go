@@ -31,7 +31,7 @@ func (g *GRPC) Mount(services *grpcx.Services) {
 }
 
 func (g *GRPC) Register(ctx context.Context, req *authpb.RegisterRequest) (*authpb.RegisterResponse, error) {
-	t, err := g.svc.Register(ctx, RegisterInput{Username: req.GetUsername(), Email: req.GetEmail(), Password: req.GetPassword()})
+	t, err := g.svc.Register(ctx, RegisterInput{Username: req.GetUsername(), Email: req.GetEmail(), Password: req.GetPassword()}, g.clientAddr(ctx))
 	if err != nil {
 		return nil, err
 	}

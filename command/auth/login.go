@@ -22,55 +22,61 @@ func (s *Service) Login(ctx context.Context, in LoginInput, clientAddr string) (
 	if err := in.Validate(); err != nil {
 		return Tokens{}, err
 	}
-	accountKey := strings.ToLower(in.Identifier)
-	if err := s.checkLoginRate(ctx, accountKey, clientAddr); err != nil {
+	// The address limit comes first: it also bounds the account lookups.
+	if err := s.checkRate(ctx, s.LoginByAddress, clientAddr, "login attempts from this address"); err != nil {
 		return Tokens{}, err
 	}
 	acct, err := s.Accounts.ByLogin(ctx, in.Identifier)
 	if err != nil && !errors.Is(err, ErrNoAccount) {
 		return Tokens{}, fmt.Errorf("login: %w", err)
 	}
+	key := accountRateKey(acct, in.Identifier)
+	if err := s.checkRate(ctx, s.LoginByAccount, key, "login attempts for this account"); err != nil {
+		return Tokens{}, err
+	}
 	if !s.Hasher.Verify(in.Password, acct.PasswordHash) {
 		return Tokens{}, errBadCredentials
 	}
-	if err := s.LoginByAccount.Reset(ctx, accountKey); err != nil {
+	if err := s.LoginByAccount.Reset(ctx, key); err != nil {
 		s.Log.WarnContext(ctx, "reset login rate limit", "err", err)
 	}
 	return s.completeLogin(ctx, acct, eventspb.AuthMethod_AUTH_METHOD_PASSWORD)
 }
 
-// checkLoginRate limits attempts per client address and per account name.
-func (s *Service) checkLoginRate(ctx context.Context, accountKey, clientAddr string) error {
-	checks := []struct {
-		limiter *ratelimit.Limiter
-		key     string
-		what    string
-	}{
-		{s.LoginByAddress, clientAddr, "from this address"},
-		{s.LoginByAccount, accountKey, "for this account"},
+// accountRateKey is what the per-account login limit counts under: the
+// account, so its username and its e-mail share one budget; for an unknown
+// identifier, the identifier as typed (case-folded), so guessing at
+// accounts that do not exist is bounded too.
+func accountRateKey(acct Account, identifier string) string {
+	if acct.UserID != "" {
+		return "user:" + acct.UserID
 	}
-	for _, c := range checks {
-		d, err := c.limiter.Hit(ctx, c.key)
-		if err != nil {
-			return apperr.Unavailable("rate limiter unavailable", err)
-		}
-		if !d.Allowed {
-			return apperr.ResourceExhausted("too many login attempts "+c.what+"; retry later", d.RetryAfter)
-		}
+	return "name:" + strings.ToLower(identifier)
+}
+
+// checkRate counts one hit of key and answers RESOURCE_EXHAUSTED (with the
+// time to wait as RetryInfo) past the limit.
+func (s *Service) checkRate(ctx context.Context, l *ratelimit.Limiter, key, what string) error {
+	d, err := l.Hit(ctx, key)
+	if err != nil {
+		return apperr.Unavailable("rate limiter unavailable", err)
+	}
+	if !d.Allowed {
+		return apperr.ResourceExhausted("too many "+what+"; retry later", d.RetryAfter)
 	}
 	return nil
 }
 
-// completeLogin opens a session for acct and records the login.
+// completeLogin opens a login for acct and records it.
 func (s *Service) completeLogin(ctx context.Context, acct Account, method eventspb.AuthMethod) (Tokens, error) {
-	tokens, sid, err := s.startSession(ctx, acct.UserID, acct.Role)
+	tokens, loginID, err := s.startLogin(ctx, acct.UserID, acct.Role)
 	if err != nil {
 		return Tokens{}, err
 	}
 	_, err = s.Outbox.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.UserLoggedIn{
 		UserId:     acct.UserID,
 		Method:     method,
-		SessionId:  sid,
+		SessionId:  loginID,
 		LoggedInAt: timestamppb.New(s.Now()),
 	}}))
 	if err != nil {

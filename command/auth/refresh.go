@@ -15,50 +15,71 @@ import (
 )
 
 // RefreshToken rotates a refresh token. Presenting an already-rotated token
-// revokes its whole session (and with it every access token of the session).
+// again within the grace window answers with the same successor (and a fresh
+// access token of the same login); after it, it revokes the whole login (and
+// with it every access token of the login).
 func (s *Service) RefreshToken(ctx context.Context, token string) (Tokens, error) {
 	if token == "" || len(token) > 256 {
 		return Tokens{}, apperr.Invalid("refresh_token", "must be a refresh token")
 	}
-	next, grant, err := s.Refresh.Rotate(ctx, token)
-	switch {
-	case errors.Is(err, auth.ErrRefreshReused):
-		s.recordRevocation(ctx, grant)
-		return Tokens{}, apperr.Unauthenticated("refresh token was already used; the session is revoked")
-	case errors.Is(err, auth.ErrRefreshInvalid):
-		return Tokens{}, apperr.Unauthenticated("refresh token is invalid, expired or revoked")
-	case err != nil:
-		return Tokens{}, apperr.Unavailable("session store unavailable", err)
+	// The account is read before the token is spent: an outage or a deleted
+	// account then fails the call with the token still usable, instead of
+	// after a rotation whose successor the client never sees. The role is
+	// read fresh, so a role change takes effect at the next refresh.
+	owner, err := s.Refresh.Owner(ctx, token)
+	if err != nil {
+		return Tokens{}, refreshError(err)
 	}
-	// The role is read fresh, so a role change takes effect at the next refresh.
-	acct, err := s.Accounts.ByID(ctx, grant.UserID)
+	acct, err := s.Accounts.ByID(ctx, owner.UserID)
 	if errors.Is(err, ErrNoAccount) {
 		return Tokens{}, apperr.Unauthenticated("account no longer exists")
 	}
 	if err != nil {
 		return Tokens{}, fmt.Errorf("refresh: %w", err)
 	}
-	access, err := s.Issuer.Issue(acct.UserID, acct.Role, grant.SessionID)
+	rot, err := s.Refresh.Rotate(ctx, token)
+	if errors.Is(err, auth.ErrRefreshReused) {
+		s.recordRevocation(ctx, rot.Grant)
+	}
+	if err != nil {
+		return Tokens{}, refreshError(err)
+	}
+	// From here nothing may fail the call: the rotation happened, and only a
+	// retry within the grace window would get its successor back. Signing
+	// with a key already in the ring cannot fail in practice; the event is
+	// recorded best-effort.
+	access, err := s.Issuer.Issue(acct.UserID, acct.Role, rot.Grant.LoginID)
 	if err != nil {
 		return Tokens{}, apperr.Internal("issue access token", err)
 	}
-	// The rotation already happened: failing now would throw the new token
-	// away, and the client's retry with the old one would look like reuse
-	// and revoke the session. The event is recorded best-effort.
-	if _, err := s.Outbox.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.TokenRefreshed{
-		UserId: acct.UserID, SessionId: grant.SessionID, RefreshedAt: timestamppb.New(s.Now()),
-	}})); err != nil {
-		s.Log.ErrorContext(ctx, "publish TokenRefreshed", "user_id", acct.UserID, "err", err)
+	if !rot.Replayed {
+		if _, err := s.Outbox.Publish(ctx, s.userEvent(acct.UserID, eventlog.Event{Message: &eventspb.TokenRefreshed{
+			UserId: acct.UserID, SessionId: rot.Grant.LoginID, RefreshedAt: timestamppb.New(s.Now()),
+		}})); err != nil {
+			s.Log.ErrorContext(ctx, "publish TokenRefreshed", "user_id", acct.UserID, "err", err)
+		}
 	}
-	return Tokens{UserID: acct.UserID, AccessToken: access, RefreshToken: next,
+	return Tokens{UserID: acct.UserID, AccessToken: access, RefreshToken: rot.Next,
 		ExpiresIn: int64(s.Issuer.TTL() / time.Second)}, nil
+}
+
+// refreshError maps the refresh store's answers to statuses.
+func refreshError(err error) error {
+	switch {
+	case errors.Is(err, auth.ErrRefreshReused):
+		return apperr.Unauthenticated("refresh token was already used; the login is revoked")
+	case errors.Is(err, auth.ErrRefreshInvalid):
+		return apperr.Unauthenticated("refresh token is invalid, expired or revoked")
+	default:
+		return apperr.Unavailable("login store unavailable", err)
+	}
 }
 
 // recordRevocation publishes the revocation; the revocation itself already
 // happened in Redis, so a publish failure is logged, not returned.
 func (s *Service) recordRevocation(ctx context.Context, g auth.RefreshGrant) {
 	_, err := s.Outbox.Publish(ctx, s.userEvent(g.UserID, eventlog.Event{Message: &eventspb.TokenFamilyRevoked{
-		UserId: g.UserID, SessionId: g.SessionID, Reason: "refresh_token_reuse", RevokedAt: timestamppb.New(s.Now()),
+		UserId: g.UserID, SessionId: g.LoginID, Reason: "refresh_token_reuse", RevokedAt: timestamppb.New(s.Now()),
 	}}))
 	if err != nil {
 		s.Log.ErrorContext(ctx, "publish TokenFamilyRevoked", "user_id", g.UserID, "err", err)

@@ -15,10 +15,17 @@ import (
 )
 
 // Register creates a password account and logs it in. Cheap checks come
-// first (a taken name costs no hash), and the login's tokens are issued only
-// once the account exists, so a failed attempt leaves nothing behind.
-func (s *Service) Register(ctx context.Context, in RegisterInput) (Tokens, error) {
+// first (the address's budget, then a taken name costs no hash), the hash
+// waits for the hashing slots Login uses too, and the login's tokens are
+// issued only once the account exists, so a failed attempt leaves nothing
+// behind.
+func (s *Service) Register(ctx context.Context, in RegisterInput, clientAddr string) (Tokens, error) {
 	if err := in.Validate(); err != nil {
+		return Tokens{}, err
+	}
+	// Every attempt counts, taken names included: that also bounds probing
+	// which names and e-mails exist.
+	if err := s.checkRate(ctx, s.RegisterByAddress, clientAddr, "registrations from this address"); err != nil {
 		return Tokens{}, err
 	}
 	// A hint, not the guarantee: the unique indexes decide under races.
@@ -44,7 +51,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Tokens, error
 		return Tokens{}, fmt.Errorf("register %q: %w", in.Username, err)
 	}
 	s.committed(ctx, staged)
-	tokens, _, err := s.startSession(ctx, userID, auth.RolePlayer)
+	tokens, _, err := s.startLogin(ctx, userID, auth.RolePlayer)
 	if err != nil {
 		// The account exists: the client signs in with Login once the
 		// session store is back.

@@ -28,10 +28,12 @@ type Service struct {
 	UserTopic      string
 	LoginByAccount *ratelimit.Limiter
 	LoginByAddress *ratelimit.Limiter
-	Twitch         *TwitchVerifier
-	ProjectionWait time.Duration
-	Now            func() time.Time
-	Log            *slog.Logger
+	// RegisterByAddress bounds registration attempts per client address.
+	RegisterByAddress *ratelimit.Limiter
+	Twitch            *TwitchVerifier
+	ProjectionWait    time.Duration
+	Now               func() time.Time
+	Log               *slog.Logger
 }
 
 // UsersProjector is the projector whose read model the auth commands wait
@@ -48,18 +50,19 @@ type Tokens struct {
 	ExpiresIn    int64 // seconds
 }
 
-// startSession opens a refresh-token family and signs its first access token.
-func (s *Service) startSession(ctx context.Context, userID, role string) (Tokens, string, error) {
-	refresh, sid, err := s.Refresh.Start(ctx, userID)
+// startLogin opens a login (refresh-token family) and signs its first
+// access token.
+func (s *Service) startLogin(ctx context.Context, userID, role string) (Tokens, string, error) {
+	refresh, loginID, err := s.Refresh.Start(ctx, userID)
 	if err != nil {
-		return Tokens{}, "", apperr.Unavailable("session store unavailable", err)
+		return Tokens{}, "", apperr.Unavailable("login store unavailable", err)
 	}
-	access, err := s.Issuer.Issue(userID, role, sid)
+	access, err := s.Issuer.Issue(userID, role, loginID)
 	if err != nil {
 		return Tokens{}, "", apperr.Internal("issue access token", err)
 	}
 	return Tokens{UserID: userID, AccessToken: access, RefreshToken: refresh,
-		ExpiresIn: int64(s.Issuer.TTL() / time.Second)}, sid, nil
+		ExpiresIn: int64(s.Issuer.TTL() / time.Second)}, loginID, nil
 }
 
 func (s *Service) userEvent(userID string, msg eventlog.Event) eventlog.Event {

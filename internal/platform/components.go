@@ -47,6 +47,8 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 		UserTopic:      p.cfg.Topic(TopicUser),
 		LoginByAccount: ratelimit.New(rdb, sec.keys, "login-account", p.cfg.LoginLimitPerAccount, p.cfg.LoginLimitWindow),
 		LoginByAddress: ratelimit.New(rdb, sec.keys, "login-address", p.cfg.LoginLimitPerAddress, p.cfg.LoginLimitWindow),
+		RegisterByAddress: ratelimit.New(rdb, sec.keys, "register-address",
+			p.cfg.RegisterLimitPerAddress, p.cfg.RegisterLimitWindow),
 		Twitch:         commandauth.NewTwitchVerifier(p.cfg.TwitchValidateURL, p.cfg.TwitchClientIDs, nil),
 		ProjectionWait: p.cfg.ProjectionWait,
 		Now:            time.Now,

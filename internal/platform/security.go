@@ -24,11 +24,12 @@ func newSecurity(cfg config.Config, rdb *redis.Client) (*security, error) {
 		return nil, err
 	}
 	keys := redisx.NewKeys(cfg.RedisKeyPrefix)
-	refresh := auth.NewRefreshStore(rdb, keys, cfg.RefreshTokenTTL)
+	refresh := auth.NewRefreshStore(rdb, keys, cfg.RefreshTokenTTL, cfg.RefreshGrace)
+	verifier := auth.NewTokenVerifier(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTLeeway, time.Now)
 	return &security{
 		keys:      keys,
-		issuer:    auth.NewTokenIssuer(ring, cfg.JWTIssuer, cfg.AccessTokenTTL, time.Now),
-		validator: auth.NewValidator(auth.NewTokenVerifier(ring, cfg.JWTIssuer, time.Now), refresh, cfg.RevocationCacheTTL, time.Now),
+		issuer:    auth.NewTokenIssuer(ring, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL, time.Now),
+		validator: auth.NewValidator(verifier, refresh, cfg.RevocationCacheTTL, time.Now),
 		refresh:   refresh,
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oof-gg/platform/pkg/config"
 )
@@ -181,5 +182,34 @@ func TestPasswordVerifyEmptyEncoded(t *testing.T) {
 	// The timing dummy is a real hash of the configured cost.
 	if !strings.HasPrefix(h.dummy, "$argon2id$v=19$m=1024,t=1,p=1$") {
 		t.Fatalf("dummy hash %q does not use the configured cost", h.dummy)
+	}
+}
+
+// Hash (Register) and Verify (Login) share one set of slots: with every
+// slot taken, neither runs, so registrations cannot add hashing load beyond
+// what logins are already bounded to.
+func TestHashAndVerifyShareSlots(t *testing.T) {
+	h := newHasher(t, cheap)
+	enc := mustHash(t, h, "password1")
+	for range cap(h.slots) {
+		h.slots <- struct{}{}
+	}
+	done := make(chan string, 2)
+	go func() { _, _ = h.Hash("password1"); done <- "hash" }()
+	go func() { h.Verify("password1", enc); done <- "verify" }()
+	select {
+	case what := <-done:
+		t.Fatalf("%s ran while every hashing slot was taken", what)
+	case <-time.After(200 * time.Millisecond):
+	}
+	for range cap(h.slots) {
+		<-h.slots
+	}
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("hashing did not resume once slots were free")
+		}
 	}
 }

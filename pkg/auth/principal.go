@@ -1,6 +1,7 @@
 // Package auth holds identity primitives shared by every service: password
-// hashing, access tokens (JWT) with key rotation, refresh-token families in
-// Redis, and the authenticated principal carried in a request context.
+// hashing, access tokens (JWT) with key rotation, logins (refresh-token
+// families) in Redis, and the authenticated principal carried in a request
+// context.
 package auth
 
 import "context"
@@ -25,10 +26,10 @@ func ValidRole(r string) bool {
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
-	UserID    string
-	Role      string
-	SessionID string // refresh-token family the access token belongs to
-	TokenID   string
+	UserID  string
+	Role    string
+	LoginID string // the login (refresh-token family) the access token belongs to
+	TokenID string
 }
 
 type principalKey struct{}

@@ -44,14 +44,14 @@ func TestParseRefreshToken(t *testing.T) {
 
 func testRedis(t *testing.T) *redis.Client { return redistest.Client(t) }
 
-func newStore(t *testing.T, rdb *redis.Client, ttl time.Duration) (*RefreshStore, redisx.Keys) {
+func newStore(t *testing.T, rdb *redis.Client, ttl, grace time.Duration) (*RefreshStore, redisx.Keys) {
 	keys := redisx.NewKeys("authtest:" + uuid.NewString()[:8] + ":")
-	return NewRefreshStore(rdb, keys, ttl), keys
+	return NewRefreshStore(rdb, keys, ttl, grace), keys
 }
 
 func TestRefreshRotation(t *testing.T) {
 	rdb := testRedis(t)
-	s, keys := newStore(t, rdb, time.Hour)
+	s, keys := newStore(t, rdb, time.Hour, 50*time.Millisecond)
 	ctx := context.Background()
 
 	tok, sid, err := s.Start(ctx, "user-1")
@@ -74,29 +74,41 @@ func TestRefreshRotation(t *testing.T) {
 
 	chain := []string{tok}
 	for i := 0; i < 3; i++ {
-		next, grant, err := s.Rotate(ctx, chain[len(chain)-1])
+		r, err := s.Rotate(ctx, chain[len(chain)-1])
 		if err != nil {
 			t.Fatalf("rotation %d: %v", i, err)
 		}
-		if grant != (RefreshGrant{UserID: "user-1", SessionID: sid}) {
-			t.Fatalf("grant = %+v", grant)
+		if r.Grant != (RefreshGrant{UserID: "user-1", LoginID: sid}) || r.Replayed {
+			t.Fatalf("rotation = %+v", r)
 		}
-		if sidOf, _ := parseToken(next); sidOf != sid || next == chain[len(chain)-1] {
-			t.Fatalf("rotation %d gave %q", i, next)
+		if sidOf, _ := parseToken(r.Next); sidOf != sid || r.Next == chain[len(chain)-1] {
+			t.Fatalf("rotation %d gave %q", i, r.Next)
 		}
-		chain = append(chain, next)
+		chain = append(chain, r.Next)
+	}
+	// No token, used or not, is stored in clear (the successor kept for the
+	// grace window is sealed with its predecessor).
+	for _, tok := range chain {
+		secret := strings.SplitN(tok, ".", 2)[1]
+		for _, k := range rdb.Keys(ctx, keys.Prefix()+"*").Val() {
+			if rdb.Type(ctx, k).Val() == "hash" && strings.Contains(strings.Join(rdb.HVals(ctx, k).Val(), " "), secret) {
+				t.Fatalf("refresh secret stored in clear under %s", k)
+			}
+		}
 	}
 
-	// Presenting an already-used token revokes the whole family...
-	_, grant, err := s.Rotate(ctx, chain[1])
-	if !errors.Is(err, ErrRefreshReused) || grant.UserID != "user-1" || grant.SessionID != sid {
-		t.Fatalf("reuse = %+v, %v; want ErrRefreshReused with the grant", grant, err)
+	// After the grace window, presenting an already-used token revokes the
+	// whole family...
+	time.Sleep(100 * time.Millisecond)
+	r, err := s.Rotate(ctx, chain[1])
+	if !errors.Is(err, ErrRefreshReused) || r.Grant.UserID != "user-1" || r.Grant.LoginID != sid {
+		t.Fatalf("reuse = %+v, %v; want ErrRefreshReused with the grant", r, err)
 	}
 	if revoked, err := s.Revoked(ctx, sid); err != nil || !revoked {
 		t.Fatalf("after reuse revoked = %v, %v", revoked, err)
 	}
 	// ...including the newest, otherwise valid, token.
-	if _, _, err := s.Rotate(ctx, chain[len(chain)-1]); !errors.Is(err, ErrRefreshInvalid) {
+	if _, err := s.Rotate(ctx, chain[len(chain)-1]); !errors.Is(err, ErrRefreshInvalid) {
 		t.Fatalf("newest token after revocation: %v, want ErrRefreshInvalid", err)
 	}
 	// Other sessions are unaffected.
@@ -104,7 +116,7 @@ func TestRefreshRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Rotate(ctx, other); err != nil {
+	if _, err := s.Rotate(ctx, other); err != nil {
 		t.Fatalf("other session: %v", err)
 	}
 	if revoked, _ := s.Revoked(ctx, otherSID); revoked {
@@ -114,7 +126,7 @@ func TestRefreshRotation(t *testing.T) {
 
 func TestRefreshInvalidTokens(t *testing.T) {
 	rdb := testRedis(t)
-	s, _ := newStore(t, rdb, time.Hour)
+	s, _ := newStore(t, rdb, time.Hour, time.Second)
 	ctx := context.Background()
 	issued, _, err := s.Start(ctx, "user-1")
 	if err != nil {
@@ -129,64 +141,158 @@ func TestRefreshInvalidTokens(t *testing.T) {
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, _, err := s.Rotate(ctx, tok); !errors.Is(err, ErrRefreshInvalid) {
+			if _, err := s.Rotate(ctx, tok); !errors.Is(err, ErrRefreshInvalid) {
 				t.Fatalf("Rotate = %v, want ErrRefreshInvalid", err)
 			}
 		})
 	}
 	// A forged token for a issued session must not revoke it.
-	if _, _, err := s.Rotate(ctx, issued); err != nil {
+	if _, err := s.Rotate(ctx, issued); err != nil {
 		t.Fatalf("issued token after forgeries: %v", err)
 	}
 }
 
 func TestRefreshExpiry(t *testing.T) {
 	rdb := testRedis(t)
-	s, _ := newStore(t, rdb, 300*time.Millisecond)
+	s, _ := newStore(t, rdb, 300*time.Millisecond, 10*time.Millisecond)
 	ctx := context.Background()
-	tok, _, err := s.Start(ctx, "user-1")
+	tok, sid, err := s.Start(ctx, "user-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	next, _, err := s.Rotate(ctx, tok)
+	r, err := s.Rotate(ctx, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(400 * time.Millisecond)
-	if _, _, err := s.Rotate(ctx, next); !errors.Is(err, ErrRefreshInvalid) {
+	// With its last token gone, the login is unknown: its access tokens stop
+	// validating too.
+	if revoked, err := s.Revoked(ctx, sid); err != nil || !revoked {
+		t.Fatalf("expired login revoked = %v, %v; want true", revoked, err)
+	}
+	if _, err := s.Rotate(ctx, r.Next); !errors.Is(err, ErrRefreshInvalid) {
 		t.Fatalf("expired token: %v, want ErrRefreshInvalid", err)
 	}
 }
 
-// Two clients racing with the same token: exactly one wins, and the loser
-// is treated as reuse, which revokes the family (strict by design).
+// Clients racing with the same token (tabs of one browser) all get the same
+// successor, and the family stays valid.
 func TestRefreshConcurrentRotation(t *testing.T) {
 	rdb := testRedis(t)
-	s, _ := newStore(t, rdb, time.Hour)
+	s, _ := newStore(t, rdb, time.Hour, 10*time.Second)
 	ctx := context.Background()
 	tok, sid, err := s.Start(ctx, "user-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
-	results := map[error]int{}
+	nexts := map[string]int{}
+	replayed := 0
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := s.Rotate(ctx, tok)
+			r, err := s.Rotate(ctx, tok)
 			mu.Lock()
-			results[err]++
-			mu.Unlock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("racing rotation: %v", err)
+				return
+			}
+			nexts[r.Next]++
+			if r.Replayed {
+				replayed++
+			}
 		}()
 	}
 	wg.Wait()
-	if results[nil] != 1 || results[ErrRefreshReused]+results[ErrRefreshInvalid] != 7 {
-		t.Fatalf("results %v, want one success", results)
+	if len(nexts) != 1 || replayed != 7 {
+		t.Fatalf("successors %v, %d replayed; want one successor, 7 replays", nexts, replayed)
+	}
+	if revoked, _ := s.Revoked(ctx, sid); revoked {
+		t.Fatal("family revoked by racing tabs")
+	}
+	for next := range nexts {
+		if r, err := s.Rotate(ctx, next); err != nil || r.Replayed {
+			t.Fatalf("the shared successor does not rotate: %+v, %v", r, err)
+		}
+	}
+}
+
+// A used token is answered with its successor during the grace window only;
+// a forged token of the same login never is.
+func TestRefreshGraceWindow(t *testing.T) {
+	rdb := testRedis(t)
+	s, _ := newStore(t, rdb, time.Hour, 300*time.Millisecond)
+	ctx := context.Background()
+	tok, sid, err := s.Start(ctx, "user-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.Rotate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ { // a lost response, retried
+		again, err := s.Rotate(ctx, tok)
+		if err != nil || again.Next != first.Next || !again.Replayed || again.Grant != first.Grant {
+			t.Fatalf("retry %d in the window = %+v, %v; want %+v replayed", i, again, err, first)
+		}
+	}
+	if _, err := s.Rotate(ctx, sid+"."+strings.Repeat("C", 43)); !errors.Is(err, ErrRefreshInvalid) {
+		t.Fatalf("forged token in the window: %v", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if _, err := s.Rotate(ctx, tok); !errors.Is(err, ErrRefreshReused) {
+		t.Fatalf("reuse after the window: %v, want ErrRefreshReused", err)
 	}
 	if revoked, _ := s.Revoked(ctx, sid); !revoked {
-		t.Fatal("family not revoked after a racing reuse")
+		t.Fatal("reuse after the window did not revoke the login")
+	}
+	if _, err := s.Rotate(ctx, first.Next); !errors.Is(err, ErrRefreshInvalid) {
+		t.Fatalf("successor after revocation: %v", err)
+	}
+}
+
+// A login must be known to count as not revoked.
+func TestRevokedKnowsTheLogin(t *testing.T) {
+	rdb := testRedis(t)
+	s, keys := newStore(t, rdb, time.Hour, time.Second)
+	ctx := context.Background()
+	tok, sid, err := s.Start(ctx, "user-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, id string
+		revoked  bool
+	}{
+		{"started login", sid, false},
+		{"never started", uuid.NewString(), true},
+		{"not a login id", "s1", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, err := s.Revoked(ctx, tc.id); err != nil || got != tc.revoked {
+				t.Fatalf("Revoked = %v, %v; want %v", got, err, tc.revoked)
+			}
+		})
+	}
+	if g, err := s.Owner(ctx, tok); err != nil || g != (RefreshGrant{UserID: "user-1", LoginID: sid}) {
+		t.Fatalf("Owner = %+v, %v", g, err)
+	}
+	// A login started before logins were recorded becomes known again at
+	// its next rotation.
+	rdb.Del(ctx, keys.Key("login", "{"+sid+"}"))
+	if got, _ := s.Revoked(ctx, sid); !got {
+		t.Fatal("login without record counts as not revoked")
+	}
+	if _, err := s.Rotate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Revoked(ctx, sid); got {
+		t.Fatal("rotation did not record the login")
 	}
 }
 
@@ -198,7 +304,7 @@ func TestRefreshRedisDown(t *testing.T) {
 	redis.SetLogger(quietRedisLog{})
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	defer rdb.Close()
-	s := NewRefreshStore(rdb, redisx.NewKeys("x:"), time.Hour)
+	s := NewRefreshStore(rdb, redisx.NewKeys("x:"), time.Hour, time.Second)
 	// An outage must surface as an error, never as "not revoked".
 	revoked, err := s.Revoked(context.Background(), uuid.NewString())
 	if err == nil || revoked {

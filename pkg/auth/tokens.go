@@ -40,35 +40,43 @@ func NewKeyring(keys map[string][]byte, active string) (*Keyring, error) {
 
 // AccessClaims are the claims of an access token.
 type AccessClaims struct {
-	Role      string `json:"role"`
-	SessionID string `json:"sid"`
+	Role string `json:"role"`
+	// LoginID is the login (refresh-token family) the token was issued in.
+	// The claim keeps its wire name "sid"; it is not a game session.
+	LoginID string `json:"sid"`
 	jwt.RegisteredClaims
 }
 
+// MaxAccessTokenBytes bounds an access token: ours are a few hundred bytes,
+// and anything far larger is refused before it is parsed.
+const MaxAccessTokenBytes = 4096
+
 // TokenIssuer signs access tokens.
 type TokenIssuer struct {
-	ring   *Keyring
-	issuer string
-	ttl    time.Duration
-	now    func() time.Time
+	ring     *Keyring
+	issuer   string
+	audience string
+	ttl      time.Duration
+	now      func() time.Time
 }
 
-// NewTokenIssuer returns an issuer of tokens valid for ttl.
-func NewTokenIssuer(ring *Keyring, issuer string, ttl time.Duration, now func() time.Time) *TokenIssuer {
-	return &TokenIssuer{ring: ring, issuer: issuer, ttl: ttl, now: now}
+// NewTokenIssuer returns an issuer of tokens for audience, valid for ttl.
+func NewTokenIssuer(ring *Keyring, issuer, audience string, ttl time.Duration, now func() time.Time) *TokenIssuer {
+	return &TokenIssuer{ring: ring, issuer: issuer, audience: audience, ttl: ttl, now: now}
 }
 
 // TTL is the lifetime of issued tokens.
 func (i *TokenIssuer) TTL() time.Duration { return i.ttl }
 
-// Issue signs an access token for the user in the given login session.
-func (i *TokenIssuer) Issue(userID, role, sessionID string) (string, error) {
+// Issue signs an access token for the user in the given login.
+func (i *TokenIssuer) Issue(userID, role, loginID string) (string, error) {
 	now := i.now()
 	claims := AccessClaims{
-		Role:      role,
-		SessionID: sessionID,
+		Role:    role,
+		LoginID: loginID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    i.issuer,
+			Audience:  jwt.ClaimStrings{i.audience},
 			Subject:   userID,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(i.ttl)),
@@ -91,22 +99,32 @@ var ErrInvalidToken = errors.New("invalid access token")
 type TokenVerifier struct {
 	ring   *Keyring
 	parser *jwt.Parser
+	now    func() time.Time
 }
 
 // NewTokenVerifier pins the algorithm to HS256 so a token cannot choose how
-// it is verified ("none", RS/HS confusion).
-func NewTokenVerifier(ring *Keyring, issuer string, now func() time.Time) *TokenVerifier {
-	return &TokenVerifier{ring: ring, parser: jwt.NewParser(
+// it is verified ("none", RS/HS confusion), and requires issuer and
+// audience: a token without aud (issued before aud existed, or for another
+// service sharing the key) is refused. leeway tolerates clock skew between
+// the signing and the checking process for iat and nbf; exp is exact, so
+// skew can only shorten a token's life, never extend it.
+func NewTokenVerifier(ring *Keyring, issuer, audience string, leeway time.Duration, now func() time.Time) *TokenVerifier {
+	return &TokenVerifier{ring: ring, now: now, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(now),
 	)}
 }
 
 // Verify parses and checks token, returning its claims.
 func (v *TokenVerifier) Verify(token string) (*AccessClaims, error) {
+	if len(token) > MaxAccessTokenBytes {
+		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxAccessTokenBytes)
+	}
 	claims := &AccessClaims{}
 	_, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -119,7 +137,11 @@ func (v *TokenVerifier) Verify(token string) (*AccessClaims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
-	if claims.Subject == "" || claims.SessionID == "" || !ValidRole(claims.Role) {
+	// The parser's leeway applies to exp as well; take it back here.
+	if !v.now().Before(claims.ExpiresAt.Time) {
+		return nil, fmt.Errorf("%w: token is expired", ErrInvalidToken)
+	}
+	if claims.Subject == "" || claims.LoginID == "" || !ValidRole(claims.Role) {
 		return nil, fmt.Errorf("%w: missing claims", ErrInvalidToken)
 	}
 	return claims, nil

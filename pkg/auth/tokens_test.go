@@ -11,7 +11,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-const testIssuer = "oof.test"
+const (
+	testIssuer   = "oof.test"
+	testAudience = "oof.test.api"
+	testLeeway   = 30 * time.Second
+)
 
 // clock is an injectable, race-safe time source.
 type clock struct {
@@ -52,8 +56,8 @@ func kidOf(t *testing.T, token string) string {
 func TestIssueVerifyClaims(t *testing.T) {
 	clk := newClock()
 	ring := mustRing(t, map[string][]byte{"k1": key1}, "k1")
-	iss := NewTokenIssuer(ring, testIssuer, 15*time.Minute, clk.Now)
-	ver := NewTokenVerifier(ring, testIssuer, clk.Now)
+	iss := NewTokenIssuer(ring, testIssuer, testAudience, 15*time.Minute, clk.Now)
+	ver := NewTokenVerifier(ring, testIssuer, testAudience, testLeeway, clk.Now)
 	if iss.TTL() != 15*time.Minute {
 		t.Fatalf("TTL() = %v", iss.TTL())
 	}
@@ -67,7 +71,7 @@ func TestIssueVerifyClaims(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
-			if c.Subject != "user-1" || c.Role != role || c.SessionID != "sess-1" || c.Issuer != testIssuer {
+			if c.Subject != "user-1" || c.Role != role || c.LoginID != "sess-1" || len(c.Audience) != 1 || c.Audience[0] != testAudience || c.Issuer != testIssuer {
 				t.Fatalf("claims = %+v", c)
 			}
 			if c.ID == "" {
@@ -105,16 +109,21 @@ func TestVerifyExpiryUsesInjectedClock(t *testing.T) {
 		{"at expiry", time.Minute, false},
 		{"long after expiry", 24 * time.Hour, false},
 		{"issued in the future", -time.Hour, false},
+		// The signer's clock may run ahead of the checker's by the leeway.
+		{"issued within the leeway ahead", -testLeeway + time.Second, true},
+		{"issued just past the leeway ahead", -testLeeway - time.Second, false},
+		// exp takes no leeway: skew never extends a token's life.
+		{"just after expiry", time.Minute + time.Second, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock()
-			tok, err := NewTokenIssuer(ring, testIssuer, time.Minute, clk.Now).Issue("u", RolePlayer, "s")
+			tok, err := NewTokenIssuer(ring, testIssuer, testAudience, time.Minute, clk.Now).Issue("u", RolePlayer, "s")
 			if err != nil {
 				t.Fatal(err)
 			}
 			clk.Advance(tc.advance)
-			_, err = NewTokenVerifier(ring, testIssuer, clk.Now).Verify(tok)
+			_, err = NewTokenVerifier(ring, testIssuer, testAudience, testLeeway, clk.Now).Verify(tok)
 			if tc.ok && err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -131,11 +140,11 @@ func TestKeyRotation(t *testing.T) {
 	during := mustRing(t, map[string][]byte{"k1": key1, "k2": key2}, "k2")
 	after := mustRing(t, map[string][]byte{"k2": key2}, "k2")
 
-	oldTok, err := NewTokenIssuer(before, testIssuer, time.Hour, clk.Now).Issue("u", RolePlayer, "s")
+	oldTok, err := NewTokenIssuer(before, testIssuer, testAudience, time.Hour, clk.Now).Issue("u", RolePlayer, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
-	newTok, err := NewTokenIssuer(during, testIssuer, time.Hour, clk.Now).Issue("u", RolePlayer, "s")
+	newTok, err := NewTokenIssuer(during, testIssuer, testAudience, time.Hour, clk.Now).Issue("u", RolePlayer, "s")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +166,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewTokenVerifier(tc.ring, testIssuer, clk.Now).Verify(tc.token)
+			_, err := NewTokenVerifier(tc.ring, testIssuer, testAudience, testLeeway, clk.Now).Verify(tc.token)
 			if tc.ok && err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -185,11 +194,11 @@ func forge(t *testing.T, m jwt.SigningMethod, kid any, key any, claims jwt.Claim
 func TestVerifyRejects(t *testing.T) {
 	clk := newClock()
 	ring := mustRing(t, map[string][]byte{"k1": key1}, "k1")
-	ver := NewTokenVerifier(ring, testIssuer, clk.Now)
+	ver := NewTokenVerifier(ring, testIssuer, testAudience, testLeeway, clk.Now)
 	now := clk.Now()
 	valid := func() AccessClaims {
-		return AccessClaims{Role: RolePlayer, SessionID: "s", RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: testIssuer, Subject: "u", ID: "j",
+		return AccessClaims{Role: RolePlayer, LoginID: "s", RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: testIssuer, Audience: jwt.ClaimStrings{testAudience}, Subject: "u", ID: "j",
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
 		}}
 	}
@@ -199,7 +208,7 @@ func TestVerifyRejects(t *testing.T) {
 	if _, err := ver.Verify(forge(t, jwt.SigningMethodHS256, "k1", key1, valid())); err != nil {
 		t.Fatalf("control token rejected: %v", err)
 	}
-	good, _ := NewTokenIssuer(ring, testIssuer, time.Hour, clk.Now).Issue("u", RolePlayer, "s")
+	good, _ := NewTokenIssuer(ring, testIssuer, testAudience, time.Hour, clk.Now).Issue("u", RolePlayer, "s")
 	parts := strings.Split(good, ".")
 
 	cases := []struct {
@@ -218,7 +227,7 @@ func TestVerifyRejects(t *testing.T) {
 		{"tampered payload", parts[0] + "." + forgePayload(t, with(func(c *AccessClaims) { c.Role = RoleAdmin })) + "." + parts[2]},
 		{"signature stripped", parts[0] + "." + parts[1] + "."},
 		{"missing sub", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Subject = "" }))},
-		{"missing sid", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.SessionID = "" }))},
+		{"missing sid", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.LoginID = "" }))},
 		{"missing role", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Role = "" }))},
 		{"invalid role", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Role = "superuser" }))},
 		{"role wrong case", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Role = "Admin" }))},
@@ -228,6 +237,9 @@ func TestVerifyRejects(t *testing.T) {
 		{"other iss", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Issuer = "evil.example" }))},
 		{"iat in the future", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute)) }))},
 		{"not yet valid", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Minute)) }))},
+		{"missing aud", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Audience = nil }))},
+		{"other aud", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.Audience = jwt.ClaimStrings{"other.example"} }))},
+		{"over the size bound", forge(t, jwt.SigningMethodHS256, "k1", key1, with(func(c *AccessClaims) { c.ID = strings.Repeat("j", MaxAccessTokenBytes) }))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,14 +275,14 @@ func TestNewKeyring(t *testing.T) {
 			t.Fatal("dev key is all zeros")
 		}
 		clk := newClock()
-		tok, err := NewTokenIssuer(r1, testIssuer, time.Minute, clk.Now).Issue("u", RolePlayer, "s")
+		tok, err := NewTokenIssuer(r1, testIssuer, testAudience, time.Minute, clk.Now).Issue("u", RolePlayer, "s")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := NewTokenVerifier(r1, testIssuer, clk.Now).Verify(tok); err != nil {
+		if _, err := NewTokenVerifier(r1, testIssuer, testAudience, testLeeway, clk.Now).Verify(tok); err != nil {
 			t.Fatalf("dev-key token does not verify: %v", err)
 		}
-		if _, err := NewTokenVerifier(r2, testIssuer, clk.Now).Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		if _, err := NewTokenVerifier(r2, testIssuer, testAudience, testLeeway, clk.Now).Verify(tok); !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("token verified under another process's dev key: %v", err)
 		}
 	})

@@ -7,15 +7,17 @@ import (
 	"time"
 )
 
-// RevocationChecker tells whether a login session was revoked.
+// RevocationChecker tells whether a login may still be used. It must know
+// the login: one it never started (or that expired) counts as revoked, so a
+// validly signed token naming a made-up login is refused.
 type RevocationChecker interface {
-	Revoked(ctx context.Context, sessionID string) (bool, error)
+	Revoked(ctx context.Context, loginID string) (bool, error)
 }
 
 // Validator turns an access token into a Principal: signature, claims and
-// session revocation. A "not revoked" answer is cached for a short, bounded
-// time so validation stays CPU-bound; "revoked" is final and cached until the
-// process forgets it.
+// the login's revocation. A "not revoked" answer is cached for a short,
+// bounded time so validation stays CPU-bound; "revoked" (which includes
+// "unknown") is final and cached until the process forgets it.
 type Validator struct {
 	verifier *TokenVerifier
 	revoked  RevocationChecker
@@ -48,27 +50,27 @@ func (v *Validator) Validate(ctx context.Context, token string) (Principal, erro
 	if err != nil {
 		return Principal{}, err
 	}
-	revoked, err := v.isRevoked(ctx, claims.SessionID)
+	revoked, err := v.isRevoked(ctx, claims.LoginID)
 	if err != nil {
 		return Principal{}, err
 	}
 	if revoked {
-		return Principal{}, fmt.Errorf("%w: session revoked", ErrInvalidToken)
+		return Principal{}, fmt.Errorf("%w: login revoked or unknown", ErrInvalidToken)
 	}
-	return Principal{UserID: claims.Subject, Role: claims.Role, SessionID: claims.SessionID, TokenID: claims.ID}, nil
+	return Principal{UserID: claims.Subject, Role: claims.Role, LoginID: claims.LoginID, TokenID: claims.ID}, nil
 }
 
-func (v *Validator) isRevoked(ctx context.Context, sid string) (bool, error) {
+func (v *Validator) isRevoked(ctx context.Context, loginID string) (bool, error) {
 	now := v.now()
 	if v.cacheTTL > 0 {
 		v.mu.Lock()
-		e, ok := v.cache[sid]
+		e, ok := v.cache[loginID]
 		v.mu.Unlock()
 		if ok && (e.revoked || now.Sub(e.checkedAt) < v.cacheTTL) {
 			return e.revoked, nil
 		}
 	}
-	revoked, err := v.revoked.Revoked(ctx, sid)
+	revoked, err := v.revoked.Revoked(ctx, loginID)
 	if err != nil {
 		return false, err
 	}
@@ -77,8 +79,8 @@ func (v *Validator) isRevoked(ctx context.Context, sid string) (bool, error) {
 		if len(v.cache) >= maxCacheEntries {
 			v.cache = map[string]revocationEntry{}
 		}
-		if !v.cache[sid].revoked { // a concurrent "revoked" answer is final
-			v.cache[sid] = revocationEntry{revoked: revoked, checkedAt: now}
+		if !v.cache[loginID].revoked { // a concurrent "revoked" answer is final
+			v.cache[loginID] = revocationEntry{revoked: revoked, checkedAt: now}
 		}
 		v.mu.Unlock()
 	}

@@ -54,9 +54,9 @@ func newValidatorFixture(t *testing.T, cacheTTL time.Duration) *validatorFixture
 	revs := newFakeRevocations()
 	return &validatorFixture{
 		clk:   clk,
-		iss:   NewTokenIssuer(ring, testIssuer, 24*time.Hour, clk.Now),
+		iss:   NewTokenIssuer(ring, testIssuer, testAudience, 24*time.Hour, clk.Now),
 		revs:  revs,
-		valid: NewValidator(NewTokenVerifier(ring, testIssuer, clk.Now), revs, cacheTTL, clk.Now),
+		valid: NewValidator(NewTokenVerifier(ring, testIssuer, testAudience, testLeeway, clk.Now), revs, cacheTTL, clk.Now),
 	}
 }
 
@@ -80,7 +80,7 @@ func TestValidatorPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
-	want := Principal{UserID: "user-s1", Role: RoleDeveloper, SessionID: "s1", TokenID: claims.ID}
+	want := Principal{UserID: "user-s1", Role: RoleDeveloper, LoginID: "s1", TokenID: claims.ID}
 	if p != want {
 		t.Fatalf("principal = %+v, want %+v", p, want)
 	}

@@ -39,11 +39,20 @@ type Config struct {
 	// database needs its own.
 	ProjectorGroupPrefix string
 
-	JWTKeys         map[string][]byte // kid -> HMAC secret
-	JWTActiveKID    string
-	JWTIssuer       string
+	JWTKeys      map[string][]byte // kid -> HMAC secret
+	JWTActiveKID string
+	JWTIssuer    string
+	// JWTAudience is the aud claim access tokens carry and validators
+	// require: a token minted for another service is not accepted here.
+	JWTAudience string
+	// JWTLeeway is the clock skew tolerated between the process that signs
+	// a token and the one that checks it (iat, nbf, exp).
+	JWTLeeway       time.Duration
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
+	// RefreshGrace is how long after a rotation the previous refresh token
+	// still answers, with the same successor (two tabs, a lost response).
+	RefreshGrace time.Duration
 	// RevocationCacheTTL bounds how long a validator may trust a cached
 	// "session not revoked" answer.
 	RevocationCacheTTL time.Duration
@@ -53,7 +62,11 @@ type Config struct {
 	LoginLimitPerAccount int
 	LoginLimitPerAddress int
 	LoginLimitWindow     time.Duration
-	TrustProxyHeaders    bool
+	// RegisterLimitPerAddress bounds registrations (attempts) per client
+	// address per RegisterLimitWindow.
+	RegisterLimitPerAddress int
+	RegisterLimitWindow     time.Duration
+	TrustProxyHeaders       bool
 
 	TwitchValidateURL string
 	// TwitchClientIDs are the Twitch applications whose tokens are accepted;
@@ -92,8 +105,11 @@ func Load(getenv func(string) string) (Config, error) {
 
 		JWTActiveKID:       r.str("OOF_JWT_ACTIVE_KID", ""),
 		JWTIssuer:          r.str("OOF_JWT_ISSUER", "oof.gg"),
+		JWTAudience:        r.str("OOF_JWT_AUDIENCE", "oof.gg"),
+		JWTLeeway:          r.duration("OOF_JWT_LEEWAY", 30*time.Second),
 		AccessTokenTTL:     r.duration("OOF_ACCESS_TOKEN_TTL", 15*time.Minute),
 		RefreshTokenTTL:    r.duration("OOF_REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		RefreshGrace:       r.duration("OOF_REFRESH_GRACE", 10*time.Second),
 		RevocationCacheTTL: r.duration("OOF_REVOCATION_CACHE_TTL", time.Second),
 
 		PasswordHash: PasswordHashConfig{
@@ -106,6 +122,9 @@ func Load(getenv func(string) string) (Config, error) {
 		LoginLimitPerAddress: r.integer("OOF_LOGIN_LIMIT_PER_ADDRESS", 100, 1, 1<<30),
 		LoginLimitWindow:     r.duration("OOF_LOGIN_LIMIT_WINDOW", time.Minute),
 		TrustProxyHeaders:    r.boolean("OOF_TRUST_PROXY_HEADERS", false),
+
+		RegisterLimitPerAddress: r.integer("OOF_REGISTER_LIMIT_PER_ADDRESS", 20, 1, 1<<30),
+		RegisterLimitWindow:     r.duration("OOF_REGISTER_LIMIT_WINDOW", time.Hour),
 
 		TwitchValidateURL: r.str("OOF_TWITCH_VALIDATE_URL", "https://id.twitch.tv/oauth2/validate"),
 		TwitchClientIDs:   r.list("OOF_TWITCH_CLIENT_IDS", ""),
@@ -121,6 +140,10 @@ func Load(getenv func(string) string) (Config, error) {
 		if _, ok := c.JWTKeys[c.JWTActiveKID]; !ok {
 			r.fail("OOF_JWT_ACTIVE_KID", "names no key of OOF_JWT_KEYS")
 		}
+	}
+	// A grace as long as the token itself would make rotation pointless.
+	if c.RefreshGrace >= c.RefreshTokenTTL {
+		r.fail("OOF_REFRESH_GRACE", "must be shorter than OOF_REFRESH_TOKEN_TTL")
 	}
 	if len(c.KafkaBrokers) == 0 {
 		r.fail("OOF_KAFKA_BROKERS", "at least one broker is required")

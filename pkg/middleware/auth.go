@@ -73,6 +73,10 @@ func (a *Authenticator) authenticate(ctx context.Context, method string) (contex
 	if !ok {
 		return nil, status.Error(codes.Unauthenticated, "missing bearer token")
 	}
+	// Refused before any parsing: no token we issue comes near this size.
+	if len(token) > auth.MaxAccessTokenBytes {
+		return nil, status.Errorf(codes.Unauthenticated, "bearer token longer than %d bytes", auth.MaxAccessTokenBytes)
+	}
 	p, err := a.validator.Validate(ctx, token)
 	if errors.Is(err, auth.ErrInvalidToken) {
 		return nil, status.Error(codes.Unauthenticated, "invalid or expired access token")

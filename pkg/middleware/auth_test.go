@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -34,9 +35,12 @@ func (f *fakeValidator) Validate(_ context.Context, token string) (auth.Principa
 	return auth.Principal{}, fmt.Errorf("%w: bad signature", auth.ErrInvalidToken)
 }
 
-var alice = auth.Principal{UserID: "u-alice", Role: auth.RolePlayer, SessionID: "s-1", TokenID: "j-1"}
+var alice = auth.Principal{UserID: "u-alice", Role: auth.RolePlayer, LoginID: "s-1", TokenID: "j-1"}
 
 const privateMethod = "/v1.api.common.GameService/CreateGame"
+
+// long is one byte over the bearer size bound.
+var long = strings.Repeat("t", auth.MaxAccessTokenBytes+1)
 
 func incoming(kv ...string) context.Context {
 	return metadata.NewIncomingContext(context.Background(), metadata.Pairs(kv...))
@@ -75,11 +79,14 @@ func TestAuthenticator(t *testing.T) {
 		{"token is trimmed", privateMethod, incoming("authorization", "Bearer  good "), codes.OK, &alice, 1},
 		{"second header used", privateMethod, incoming("authorization", "Basic x", "authorization", "Bearer good"), codes.OK, &alice, 1},
 		{"public list is exact", "/v1.api.auth.AuthService/LoginX", context.Background(), codes.Unauthenticated, nil, 0},
+		// Refused before the validator sees it, even if it would accept it.
+		{"token over the size bound", privateMethod, incoming("authorization", "Bearer "+long), codes.Unauthenticated, nil, 0},
+		{"token at the size bound", privateMethod, incoming("authorization", "Bearer "+long[1:]), codes.OK, &alice, 1},
 	}
 	for _, tc := range cases {
 		for _, kind := range []string{"unary", "stream"} {
 			t.Run(tc.name+"/"+kind, func(t *testing.T) {
-				v := &fakeValidator{valid: map[string]auth.Principal{"good": alice}}
+				v := &fakeValidator{valid: map[string]auth.Principal{"good": alice, long: alice, long[1:]: alice}}
 				a := NewAuthenticator(v, PublicMethods())
 				var reached bool
 				var gotCtx context.Context

@@ -34,7 +34,7 @@ func (g *GRPC) Mount(services *grpcx.Services) {
 // not accepted: expired, tampered, wrong algorithm, unknown key, revoked.
 // Only an outage of the revocation store is an error.
 func (g *GRPC) ValidateToken(ctx context.Context, req *authpb.ValidateTokenRequest) (*authpb.ValidateTokenResponse, error) {
-	if req.GetAccessToken() == "" || len(req.GetAccessToken()) > 8192 {
+	if req.GetAccessToken() == "" || len(req.GetAccessToken()) > auth.MaxAccessTokenBytes {
 		return &authpb.ValidateTokenResponse{IsValid: false}, nil
 	}
 	p, err := g.validator.Validate(ctx, req.GetAccessToken())

@@ -133,6 +133,7 @@ func New(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 	cfg.PasswordHash = config.PasswordHashConfig{MemoryKiB: 8 * 1024, Iterations: 1, Parallelism: 1}
 	cfg.LoginLimitPerAccount = 5
 	cfg.LoginLimitPerAddress = 20
+	cfg.RegisterLimitPerAddress = 5
 	cfg.TrustProxyHeaders = true // tests set x-forwarded-for to act as distinct clients
 	cfg.TwitchValidateURL = e.Twitch.URL()
 	cfg.TwitchClientIDs = []string{"app-1", "app-2"}

@@ -30,6 +30,8 @@ func TestConfigEnvRoundTrips(t *testing.T) {
 	cfg.AccessTokenTTL, cfg.RefreshTokenTTL, cfg.RevocationCacheTTL = time.Minute, time.Hour, 50*time.Millisecond
 	cfg.PasswordHash = config.PasswordHashConfig{MemoryKiB: 8192, Iterations: 1, Parallelism: 2}
 	cfg.LoginLimitPerAccount, cfg.LoginLimitPerAddress, cfg.LoginLimitWindow = 5, 20, 2*time.Minute
+	cfg.JWTAudience, cfg.JWTLeeway, cfg.RefreshGrace = "tests.api", 5*time.Second, 2*time.Second
+	cfg.RegisterLimitPerAddress, cfg.RegisterLimitWindow = 5, 3*time.Minute
 	cfg.TrustProxyHeaders, cfg.TwitchValidateURL, cfg.TwitchClientIDs = true, "http://127.0.0.1:7/v", []string{"app-1", "app-2"}
 
 	dv, cv := reflect.ValueOf(defaults), reflect.ValueOf(cfg)

@@ -16,31 +16,33 @@ import (
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 )
 
-// Reusing a rotated refresh token revokes the whole session: the new refresh
-// token and the session's access tokens stop working too.
+// Reusing a rotated refresh token after the grace window revokes the whole
+// login: the new refresh token and the login's access tokens stop working
+// too. It runs on a command target with a 300 ms window.
 func TestRefreshRotationAndReuseDetection(t *testing.T) {
 	ctx := testCtx(t)
-	c := authClient()
+	c := shortGraceAuth(t, 300*time.Millisecond)
 	a := register(t, ctx, "rot")
 	r1 := a.resp.GetRefreshToken()
 	second, err := c.RefreshToken(ctx, &authpb.RefreshTokenRequest{RefreshToken: r1})
 	if err != nil {
 		t.Fatalf("first refresh: %v", err)
 	}
-	if v, _ := c.ValidateToken(ctx, &authpb.ValidateTokenRequest{AccessToken: second.GetAccessToken()}); !v.GetIsValid() {
+	if v, _ := authClient().ValidateToken(ctx, &authpb.ValidateTokenRequest{AccessToken: second.GetAccessToken()}); !v.GetIsValid() {
 		t.Fatal("fresh access token not valid")
 	}
 
+	time.Sleep(500 * time.Millisecond) // past the grace window
 	_, err = c.RefreshToken(ctx, &authpb.RefreshTokenRequest{RefreshToken: r1})
 	wantCode(t, err, codes.Unauthenticated)
 	_, err = c.RefreshToken(ctx, &authpb.RefreshTokenRequest{RefreshToken: second.GetRefreshToken()})
 	wantCode(t, err, codes.Unauthenticated)
 
-	// Access tokens of the revoked session are refused once the validator's
+	// Access tokens of the revoked login are refused once the validator's
 	// short revocation cache (50 ms in tests) has expired.
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		v, err := c.ValidateToken(ctx, &authpb.ValidateTokenRequest{AccessToken: second.GetAccessToken()})
+		v, err := authClient().ValidateToken(ctx, &authpb.ValidateTokenRequest{AccessToken: second.GetAccessToken()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,17 +50,17 @@ func TestRefreshRotationAndReuseDetection(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("access token of a revoked session still valid after 2s")
+			t.Fatal("access token of a revoked login still valid after 2s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Other sessions of the same user are untouched.
+	// Other logins of the same user are untouched.
 	login, err := c.Login(asNewClient(ctx), &authpb.LoginRequest{Username: a.username, Password: a.password})
 	if err != nil {
 		t.Fatalf("login after revocation: %v", err)
 	}
 	if _, err := c.RefreshToken(ctx, &authpb.RefreshTokenRequest{RefreshToken: login.GetRefreshToken()}); err != nil {
-		t.Fatalf("refresh in a new session: %v", err)
+		t.Fatalf("refresh in a new login: %v", err)
 	}
 	// The revocation is on the log for analytics and audits.
 	if n := countRevocations(t, a.resp.GetUserId()); n != 1 {
