@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -100,7 +101,19 @@ type TokenVerifier struct {
 	ring   *Keyring
 	parser *jwt.Parser
 	now    func() time.Time
+
+	// verified remembers the claims of tokens that passed, keyed by the
+	// whole token: a client sends the same token with every call until it
+	// expires, and parsing and checking its signature again was a tenth
+	// of the CPU of a small command. Only exp can change a verified
+	// token's answer, and it is checked on every hit.
+	mu       sync.RWMutex
+	verified map[string]*AccessClaims
 }
+
+// maxVerifiedTokens bounds the verified-token memory (~0.5 KiB a token);
+// past it the cache is dropped wholesale, which only costs re-parsing.
+const maxVerifiedTokens = 50_000
 
 // NewTokenVerifier pins the algorithm to HS256 so a token cannot choose how
 // it is verified ("none", RS/HS confusion), and requires issuer and
@@ -109,7 +122,7 @@ type TokenVerifier struct {
 // the signing and the checking process for iat and nbf; exp is exact, so
 // skew can only shorten a token's life, never extend it.
 func NewTokenVerifier(ring *Keyring, issuer, audience string, leeway time.Duration, now func() time.Time) *TokenVerifier {
-	return &TokenVerifier{ring: ring, now: now, parser: jwt.NewParser(
+	return &TokenVerifier{ring: ring, now: now, verified: map[string]*AccessClaims{}, parser: jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer),
 		jwt.WithAudience(audience),
@@ -125,7 +138,16 @@ func (v *TokenVerifier) Verify(token string) (*AccessClaims, error) {
 	if len(token) > MaxAccessTokenBytes {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxAccessTokenBytes)
 	}
-	claims := &AccessClaims{}
+	v.mu.RLock()
+	claims, ok := v.verified[token]
+	v.mu.RUnlock()
+	if ok {
+		if !v.now().Before(claims.ExpiresAt.Time) {
+			return nil, fmt.Errorf("%w: token is expired", ErrInvalidToken)
+		}
+		return claims, nil
+	}
+	claims = &AccessClaims{}
 	_, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		key, ok := v.ring.keys[kid]
@@ -144,5 +166,11 @@ func (v *TokenVerifier) Verify(token string) (*AccessClaims, error) {
 	if claims.Subject == "" || claims.LoginID == "" || !ValidRole(claims.Role) {
 		return nil, fmt.Errorf("%w: missing claims", ErrInvalidToken)
 	}
+	v.mu.Lock()
+	if len(v.verified) >= maxVerifiedTokens {
+		v.verified = map[string]*AccessClaims{}
+	}
+	v.verified[token] = claims
+	v.mu.Unlock()
 	return claims, nil
 }

@@ -303,3 +303,34 @@ func TestNewKeyring(t *testing.T) {
 		})
 	}
 }
+
+// A verifier remembers tokens that passed; the memory must not outlive the
+// token (exp is checked on every hit) nor accept anything but the same
+// token.
+func TestVerifiedTokenCache(t *testing.T) {
+	ring := mustRing(t, map[string][]byte{"k1": key1}, "k1")
+	clk := newClock()
+	tok, err := NewTokenIssuer(ring, testIssuer, testAudience, time.Minute, clk.Now).Issue("u", RolePlayer, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewTokenVerifier(ring, testIssuer, testAudience, testLeeway, clk.Now)
+	for i := range 2 { // the second call is answered from memory
+		c, err := v.Verify(tok)
+		if err != nil || c.Subject != "u" || c.LoginID != "s" {
+			t.Fatalf("Verify #%d: %+v, %v", i+1, c, err)
+		}
+	}
+	// One changed signature byte is another token: parsed, and refused.
+	tampered := tok[:len(tok)-2] + string("AB"[len(tok)%2]) + tok[len(tok)-1:]
+	if tampered == tok {
+		tampered = tok[:len(tok)-2] + "C" + tok[len(tok)-1:]
+	}
+	if _, err := v.Verify(tampered); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("tampered token: %v, want ErrInvalidToken", err)
+	}
+	clk.Advance(time.Minute)
+	if _, err := v.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("remembered token after its expiry: %v, want ErrInvalidToken", err)
+	}
+}
