@@ -190,6 +190,9 @@ func startBench(ctx context.Context, o options) (*bench, func(), error) {
 		c.LoginLimitPerAccount = 1 << 30
 		c.LoginLimitPerAddress = 1 << 30
 		c.RegisterLimitPerAddress = 1 << 30
+		// CreateEntity fills one session per caller for as long as it runs.
+		c.Quotas.EntitiesPerSession = 1_000_000
+		c.Quotas.EntityBytesPerSession = 1 << 40
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start platform: %w", err)

@@ -27,7 +27,11 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 	if err := checkCreate(req); err != nil {
 		return nil, 0, err
 	}
-	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	s, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId())
+	if err != nil {
+		return nil, 0, fmt.Errorf("create entity: %w", err)
+	}
+	if err := checkPlayer(caller, s, req.GetPlayerId()); err != nil {
 		return nil, 0, fmt.Errorf("create entity: %w", err)
 	}
 	id, err := uuid.NewV7()
@@ -49,8 +53,7 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 			if err := tx.Save(ctx, rec, 0); err != nil {
 				return nil, err
 			}
-			tx.AddChild(aggregate.KindSession, e.GetSessionId(), aggregate.KindEntity, maxEntitiesPerSession,
-				fmt.Sprintf("a session holds at most %d entities", maxEntitiesPerSession))
+			h.account(tx, e.GetSessionId(), 1, int64(len(state)))
 			return []eventlog.Event{h.event(e.GetSessionId(), e.GetId(), &eventspb.EntityCreated{
 				Entity: e, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
 			})}, nil

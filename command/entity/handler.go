@@ -16,6 +16,7 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
+	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/eventlog"
 )
 
@@ -28,6 +29,9 @@ const source = "/oof/command/entity"
 type Handler struct {
 	kit.Deps
 	Topic string // full oof.entity.v1 name
+	// Quotas bound a session's live entities, by count and by bytes
+	// (zero: defaults).
+	Quotas config.Quotas
 }
 
 // event keys by session, not entity: ordering matters within a session, and
@@ -37,31 +41,32 @@ func (h *Handler) event(sessionID, entityID string, m proto.Message) eventlog.Ev
 }
 
 // checkSession allows a change to the entities of a session: the session
-// exists in gameID, caller may change it, and it is not over.
+// exists in gameID, caller may change it, and it is not over. It returns
+// the session.
 //
 // It reads (does not lock) the session, so entity changes of one session do
 // not serialize on it. The price: an entity change racing the session's end
 // may still commit just after it; the next change then sees the end. One
 // query reads the session and its game.
-func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) error {
+func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) (*gamepb.Session, error) {
 	sc, err := h.Store.LoadWithParent(ctx, aggregate.KindSession, sessionID, aggregate.KindGame)
 	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && sc.Record.Parent != gameID) {
-		return apperr.NotFound("session not found in this game")
+		return nil, apperr.NotFound("session not found in this game")
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s := &gamepb.Session{}
 	if err := proto.Unmarshal(sc.State, s); err != nil {
-		return apperr.Internal("decode session", err)
+		return nil, apperr.Internal("decode session", err)
 	}
 	if !authz.CanChangeSession(caller, sc.Owner, sc.Parent.Owner, s.GetUserIds()) {
-		return authz.Denied("change the entities of this session (members, host, game owner or admin only)")
+		return nil, authz.Denied("change the entities of this session (members, host, game owner or admin only)")
 	}
 	if session.Terminal(s.GetState()) {
-		return apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
+		return nil, apperr.FailedPrecondition("session is " + s.GetState().String() + "; its entities can no longer change")
 	}
-	return nil
+	return s, nil
 }
 
 // loaded is an entity's write-model record and decoded state.

@@ -17,10 +17,6 @@ const (
 	maxAttributes    = 64
 	maxAttrKeyLen    = 64
 	maxAttrStringLen = 1024
-	// maxEntitiesPerSession keeps one member from growing a session without
-	// bound. It is counted without locking the session, so concurrent
-	// creates may overshoot it slightly; it is a guard, not a game rule.
-	maxEntitiesPerSession = 10_000
 )
 
 // checkIDs requires the three ids every entity request carries.

@@ -29,7 +29,7 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.EntityUpdateRequest) (
 	if err := c.Err(); err != nil {
 		return nil, 0, err
 	}
-	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return nil, 0, fmt.Errorf("update entity: %w", err)
 	}
 	var out *gamepb.Entity
@@ -47,12 +47,14 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.EntityUpdateRequest) (
 		if proto.Equal(next, l.entity) {
 			return nil, nil
 		}
+		before := len(l.rec.State)
 		if l.rec.State, err = encode(next); err != nil {
 			return nil, err
 		}
 		if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
 			return nil, err
 		}
+		h.account(tx, next.GetSessionId(), 0, int64(len(l.rec.State)-before))
 		version++
 		return []eventlog.Event{h.event(next.GetSessionId(), next.GetId(), &eventspb.EntityUpdated{
 			Entity: next, Version: version, UpdatedBy: caller.UserID, UpdatedAt: timestamppb.New(h.Now()),
@@ -75,7 +77,7 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.EntityDeleteRequest) (
 	if err := c.Err(); err != nil {
 		return 0, err
 	}
-	if err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
+	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
 		return 0, fmt.Errorf("delete entity: %w", err)
 	}
 	var version int64
@@ -89,7 +91,7 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.EntityDeleteRequest) (
 		if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
 			return nil, err
 		}
-		tx.RemoveChild(aggregate.KindSession, req.GetSessionId(), aggregate.KindEntity)
+		h.account(tx, req.GetSessionId(), -1, -int64(len(l.rec.State)))
 		version = l.rec.Version + 1
 		return []eventlog.Event{h.event(req.GetSessionId(), req.GetId(), &eventspb.EntityDeleted{
 			EntityId: req.GetId(), SessionId: req.GetSessionId(), GameId: req.GetGameId(),

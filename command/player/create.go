@@ -25,7 +25,8 @@ import (
 // id), once; username defaults to the account's, role is the account's (only
 // an admin may set another, which changes the account's role too). AI:
 // developers and admins only; the id is generated when empty and the caller
-// owns the player.
+// owns the player. A score other than 0 is set only by admins and game
+// instances (service), so no one awards themselves points.
 func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.Player, int64, error) {
 	caller, err := authz.Caller(ctx)
 	if err != nil {
@@ -39,6 +40,9 @@ func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.P
 		return nil, 0, err
 	}
 	admin := authz.IsAdmin(caller)
+	if p.GetScore() != 0 && !canSetScore(caller) {
+		return nil, 0, authz.Denied("set a player's score (admins and game instances only; a new player starts at 0)")
+	}
 	if p.GetType() == playerpb.PlayerType_HUMAN {
 		if p.GetId() != "" && p.GetId() != caller.UserID {
 			return nil, 0, authz.Denied("create a human player for another user (its id is its user's id)")

@@ -88,3 +88,7 @@ func canCreateAI(p auth.Principal) bool { return p.Role == auth.RoleDeveloper ||
 // canChange: a player's owner (a HUMAN player's own user; an AI player's
 // creator) or an admin. What the owner may change is narrower (see Update).
 func canChange(p auth.Principal, owner string) bool { return authz.IsAdmin(p) || p.UserID == owner }
+
+// canSetScore: scores are awarded by the platform's operators and the game
+// back ends, never by a player to themselves (or a developer to their AI).
+func canSetScore(p auth.Principal) bool { return authz.IsAdmin(p) || authz.IsService(p) }

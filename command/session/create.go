@@ -44,22 +44,19 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.SessionCreate) (*gamep
 			if err != nil {
 				return nil, err
 			}
-			if !authz.CanManageAnySession(caller, grec.Owner) {
-				for _, u := range req.GetUserIds() {
-					if u != caller.UserID {
-						return nil, authz.Denied("add other players to a session (only yourself)")
-					}
-				}
+			// The caller becomes the host of a list that starts empty.
+			if err := checkMembers(caller, caller.UserID, grec.Owner, nil, req.GetUserIds()); err != nil {
+				return nil, err
 			}
 			if len(s.GetUserIds()) > validate.Count(g.GetMaxPlayersPerSession()) {
 				return nil, apperr.FailedPrecondition(fmt.Sprintf("a session of this game holds at most %s players", g.GetMaxPlayersPerSession()))
 			}
-			live, err := tx.CountLiveChildren(ctx, aggregate.KindSession, g.GetId())
+			live, hosted, err := tx.CountLiveChildrenOwned(ctx, aggregate.KindSession, g.GetId(), caller.UserID)
 			if err != nil {
 				return nil, err
 			}
-			if live >= validate.Count(g.GetMaxSessions()) {
-				return nil, apperr.FailedPrecondition(fmt.Sprintf("this game already has its maximum of %s live sessions", g.GetMaxSessions()))
+			if err := checkRoom(caller, grec.Owner, g, h.Quotas.OrDefaults(), live, hosted); err != nil {
+				return nil, err
 			}
 			state, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
 			if err != nil {

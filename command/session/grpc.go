@@ -2,10 +2,14 @@ package session
 
 import (
 	"context"
+	"strconv"
+
+	"google.golang.org/grpc/metadata"
 
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	"github.com/oof-gg/platform/command/kit"
+	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/respond"
 )
@@ -38,7 +42,11 @@ func (g *GRPC) CreateSession(ctx context.Context, req *gamepb.SessionCreate) (*g
 }
 
 func (g *GRPC) UpdateSession(ctx context.Context, req *gamepb.SessionUpdate) (*gamepb.StandardResponse, error) {
-	s, v, err := g.h.Update(ctx, req)
+	opts, err := updateOptions(ctx)
+	if err != nil {
+		return nil, respond.GameError(err)
+	}
+	s, v, err := g.h.Update(ctx, req, opts)
 	if err != nil {
 		return nil, respond.GameError(err)
 	}
@@ -50,4 +58,24 @@ func (g *GRPC) DeleteSession(ctx context.Context, req *gamepb.SessionDelete) (*g
 		return nil, respond.GameError(err)
 	}
 	return respond.Game(func(*gamepb.StandardResponse) {}), nil
+}
+
+// SetUserIDsHeader ("true") makes an UpdateSession's user_ids the new player
+// list even when it is empty: the contract's repeated field cannot say
+// "set to nothing", which the last member needs in order to leave.
+const SetUserIDsHeader = "x-oof-set-user-ids"
+
+// updateOptions reads the request metadata at the edge, so the handler's
+// decision takes it as an argument.
+func updateOptions(ctx context.Context) (UpdateOptions, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	v := md.Get(SetUserIDsHeader)
+	if len(v) == 0 {
+		return UpdateOptions{}, nil
+	}
+	set, err := strconv.ParseBool(v[0])
+	if err != nil {
+		return UpdateOptions{}, apperr.Invalid(SetUserIDsHeader, "must be true or false")
+	}
+	return UpdateOptions{SetUserIDs: set}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/eventlog"
 )
 
@@ -26,6 +27,9 @@ const source = "/oof/command/session"
 type Handler struct {
 	kit.Deps
 	Topic string // full oof.session.v1 name
+	// Quotas limit the open sessions a player hosts per game and keep a
+	// share of each game's max_sessions for its managers (zero: defaults).
+	Quotas config.Quotas
 }
 
 func (h *Handler) event(id string, m proto.Message) eventlog.Event {

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -12,17 +11,24 @@ import (
 	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
-	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/validate"
 )
 
+// UpdateOptions is what an UpdateSession call says beyond its message.
+type UpdateOptions struct {
+	// SetUserIDs makes user_ids the new player list even when it is empty
+	// (SetUserIDsHeader): how the last member leaves.
+	SetUserIDs bool
+}
+
 // Update changes a session. Semantics (proto3 cannot tell "empty" from
 // "unset"): state STATE_CREATED keeps the current state unless it is CREATED;
-// non-empty user_ids replaces the player list; attributes are merged key by
-// key; region and data change only when set.
-func (h *Handler) Update(ctx context.Context, req *gamepb.SessionUpdate) (*gamepb.Session, int64, error) {
+// non-empty user_ids (or any, with opts.SetUserIDs) replaces the player
+// list; attributes are merged key by key; region and data change only when
+// set.
+func (h *Handler) Update(ctx context.Context, req *gamepb.SessionUpdate, opts UpdateOptions) (*gamepb.Session, int64, error) {
 	caller, err := authz.Caller(ctx)
 	if err != nil {
 		return nil, 0, err
@@ -66,8 +72,8 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.SessionUpdate) (*gamep
 			return nil, apperr.FailedPrecondition(fmt.Sprintf("illegal transition %s -> %s", previous, next))
 		}
 		joined, left := []string(nil), []string(nil)
-		if len(req.GetUserIds()) > 0 {
-			if err := mayChangePlayers(caller, l, req.GetUserIds()); err != nil {
+		if len(req.GetUserIds()) > 0 || opts.SetUserIDs {
+			if err := checkMembers(caller, l.rec.Owner, l.gameOwner, s.GetUserIds(), req.GetUserIds()); err != nil {
 				return nil, err
 			}
 			if len(req.GetUserIds()) > validate.Count(l.game.GetMaxPlayersPerSession()) {
@@ -105,20 +111,6 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.SessionUpdate) (*gamep
 		return nil, 0, fmt.Errorf("update session: %w", err)
 	}
 	return out, version, nil
-}
-
-// mayChangePlayers: the host, the game's owner, admins and game instances
-// may set any players; a plain member may only remove themselves.
-func mayChangePlayers(caller auth.Principal, l loaded, next []string) error {
-	if caller.UserID == l.rec.Owner || authz.CanManageAnySession(caller, l.gameOwner) {
-		return nil
-	}
-	before := l.session.GetUserIds()
-	leaving := slices.DeleteFunc(slices.Clone(before), func(u string) bool { return u == caller.UserID })
-	if slices.Equal(leaving, next) || slices.Equal(before, next) {
-		return nil
-	}
-	return authz.Denied("change other players of this session (host, game owner or admin only)")
 }
 
 // Delete ends a session for good (STATE_DELETED).

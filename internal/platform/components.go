@@ -63,7 +63,7 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 		ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command"),
 	}
 	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)
-	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession)}).Mount(p.services)
+	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas}).Mount(p.services)
 	p.mountEntityCommands(deps)
 	p.mountPlayerCommands(deps)
 	return nil

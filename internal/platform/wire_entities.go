@@ -12,7 +12,7 @@ import (
 // (query) and their projector are wired here.
 
 func (p *Platform) mountEntityCommands(deps kit.Deps) {
-	commandentity.NewGRPC(&commandentity.Handler{Deps: deps, Topic: p.cfg.Topic(TopicEntity)}).Mount(p.services)
+	commandentity.NewGRPC(&commandentity.Handler{Deps: deps, Topic: p.cfg.Topic(TopicEntity), Quotas: p.cfg.Quotas}).Mount(p.services)
 }
 
 func (p *Platform) mountEntityQueries() {

@@ -114,7 +114,7 @@ func (t Tx) Save(_ context.Context, r Record, expected int64) error {
 
 // AddChild counts one more live childKind under parent (kind parentKind)
 // when the transaction commits; if it already has max, the commit fails
-// FAILED_PRECONDITION with full. The counter row is locked only for the
+// RESOURCE_EXHAUSTED with full. The counter row is locked only for the
 // moment of the increment, so concurrent adds serialize briefly and the
 // cap holds exactly.
 func (t Tx) AddChild(parentKind Kind, parent string, childKind Kind, max int, full string) {
@@ -129,7 +129,7 @@ func (t Tx) AddChild(parentKind Kind, parent string, childKind Kind, max int, fu
 		Fail: func(err error) error {
 			var pgErr *pgconn.PgError
 			if errors.As(err, &pgErr) && pgErr.Code == "22012" {
-				return apperr.FailedPrecondition(full)
+				return apperr.ResourceExhausted(full, 0)
 			}
 			return storeErr(err)
 		},

@@ -72,6 +72,8 @@ type Config struct {
 	// TwitchClientIDs are the Twitch applications whose tokens are accepted;
 	// empty turns Twitch login off.
 	TwitchClientIDs []string
+
+	Quotas Quotas // per-user and per-session limits (quotas.go)
 }
 
 // PasswordHashConfig is the argon2id cost.
@@ -129,6 +131,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TwitchValidateURL: r.str("OOF_TWITCH_VALIDATE_URL", "https://id.twitch.tv/oauth2/validate"),
 		TwitchClientIDs:   r.list("OOF_TWITCH_CLIENT_IDS", ""),
 	}
+	c.Quotas = r.quotas()
 	if c.ProjectorGroupPrefix == "" {
 		c.ProjectorGroupPrefix = c.KafkaTopicPrefix
 	}

@@ -52,6 +52,7 @@ func TestDefaults(t *testing.T) {
 		RegisterLimitWindow:     time.Hour,
 		TwitchValidateURL:       "https://id.twitch.tv/oauth2/validate",
 		TwitchClientIDs:         nil,
+		Quotas:                  DefaultQuotas(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

@@ -66,6 +66,10 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_TRUST_PROXY_HEADERS=" + strconv.FormatBool(cfg.TrustProxyHeaders),
 		"OOF_TWITCH_VALIDATE_URL=" + cfg.TwitchValidateURL,
 		"OOF_TWITCH_CLIENT_IDS=" + strings.Join(cfg.TwitchClientIDs, ","),
+		"OOF_QUOTA_OPEN_SESSIONS_PER_USER=" + n(int64(cfg.Quotas.OpenSessionsPerUser)),
+		"OOF_QUOTA_SESSION_RESERVE_PERCENT=" + n(int64(cfg.Quotas.SessionReservePercent)),
+		"OOF_QUOTA_ENTITIES_PER_SESSION=" + n(int64(cfg.Quotas.EntitiesPerSession)),
+		"OOF_QUOTA_ENTITY_BYTES_PER_SESSION=" + n(cfg.Quotas.EntityBytesPerSession),
 	}
 }
 

@@ -23,12 +23,15 @@ func TestGameAndSessionAuthorization(t *testing.T) {
 	stranger := signInAs(t, ctx, "player")
 	g := newGame(t, ctx, owner, &gamepb.GameCreateRequest{MaxPlayersPerSession: ptr("10")})
 
-	// freshSession: hosted (created) by host, with host and member playing.
+	// freshSession: hosted (created) by host, with host and member playing
+	// (put there by the game's owner: a host adds only themselves). It is
+	// deleted after its row, so host stays within its open-session quota.
 	freshSession := func(t *testing.T) *gamepb.Session {
 		s, _ := newSession(t, ctx, host, g.GetId(), host.id)
-		if _, err := games().UpdateSession(host.ctx(ctx), &gamepb.SessionUpdate{Id: s.GetId(), UserIds: []string{host.id, member.id}}); err != nil {
+		if _, err := games().UpdateSession(owner.ctx(ctx), &gamepb.SessionUpdate{Id: s.GetId(), UserIds: []string{host.id, member.id}}); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _, _ = games().DeleteSession(owner.ctx(ctx), &gamepb.SessionDelete{Id: s.GetId()}) })
 		return getSession(t, ctx, host, s.GetId())
 	}
 
@@ -102,7 +105,13 @@ func TestGameAndSessionAuthorization(t *testing.T) {
 		{"member adds a player", member, setPlayers(id(host), id(member), id(stranger)), codes.PermissionDenied},
 		{"member removes the host", member, setPlayers(id(member)), codes.PermissionDenied},
 		{"member leaves", member, setPlayers(id(host)), codes.OK},
-		{"host adds a player", host, setPlayers(id(host), id(member), id(stranger)), codes.OK},
+		{"host adds a player", host, setPlayers(id(host), id(member), id(stranger)), codes.PermissionDenied},
+		{"host swaps a player", host, setPlayers(id(host), id(stranger)), codes.PermissionDenied},
+		{"host removes a member", host, setPlayers(id(host)), codes.OK},
+		{"host leaves", host, setPlayers(id(member)), codes.OK},
+		{"game owner adds a player", owner, setPlayers(id(host), id(member), id(stranger)), codes.OK},
+		{"admin adds a player", admin, setPlayers(id(host), id(member), id(stranger)), codes.OK},
+		{"game instance sets players", service, setPlayers(id(stranger)), codes.OK},
 
 		{"stranger deletes session", stranger, del, codes.PermissionDenied},
 		{"member deletes session", member, del, codes.PermissionDenied},

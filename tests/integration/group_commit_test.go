@@ -100,7 +100,7 @@ func TestGroupCommitFailsOnlyTheLosers(t *testing.T) {
 	if count["update"][ok] != 1 || count["update"][apperr.KindAborted] != updates-1 {
 		t.Errorf("updates from one version: %v, want 1 ok and %d aborted", count["update"], updates-1)
 	}
-	if count["add"][ok] != capacity || count["add"][apperr.KindFailedPrecondition] != adds-capacity {
+	if count["add"][ok] != capacity || count["add"][apperr.KindResourceExhausted] != adds-capacity {
 		t.Errorf("adds to a counter capped at %d: %v", capacity, count["add"])
 	}
 

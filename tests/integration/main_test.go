@@ -31,6 +31,9 @@ func run(m *testing.M) int {
 	defer cancel()
 	env, err = harness.Start(ctx, in, func(c *config.Config) {
 		c.RevocationCacheTTL = 50 * time.Millisecond
+		// Not the defaults, so the quota tests (which read env.Cfg.Quotas)
+		// also show the settings reach the handlers.
+		c.Quotas = config.Quotas{OpenSessionsPerUser: 4, SessionReservePercent: 25, EntitiesPerSession: 600, EntityBytesPerSession: 4 << 20}
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start platform:", err)

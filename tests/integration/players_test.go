@@ -92,7 +92,7 @@ func TestPlayerHumanCreateGetUpdate(t *testing.T) {
 	wantPlayerFailure(t, err, codes.NotFound)
 	var md metadata.MD
 	p := createPlayer(t, ctx, u, &pb.Player{Username: "Hero_1", Email: proto.String(u.username + "@example.com"),
-		Team: proto.String("red"), Score: 5}, grpc.Header(&md))
+		Team: proto.String("red")}, grpc.Header(&md))
 	if p.GetId() != u.id || p.GetRole() != "player" || p.GetUsername() != "Hero_1" || fmt.Sprint(md.Get("x-oof-version")) != "[1]" {
 		t.Fatalf("created %+v (version %v)", p, md.Get("x-oof-version"))
 	}
@@ -247,6 +247,9 @@ func TestPlayerDenied(t *testing.T) {
 		{"AI owner changes type", dev, &pb.PlayerUpdate{Id: bot, Type: pb.PlayerType_HUMAN.Enum()}},
 		{"AI owner changes role", dev, &pb.PlayerUpdate{Id: bot, Role: proto.String("developer")}},
 		{"developer changes a human's role", dev, &pb.PlayerUpdate{Id: u.id, Role: proto.String("developer")}},
+		{"player sets own score", other, &pb.Player{Score: 5}},
+		{"developer sets own score", dev2, &pb.Player{Score: 1}},
+		{"developer sets an AI's score", dev, &pb.Player{Username: "bot_s", Type: ai, Score: 100}},
 	})
 	_, err := players().GetPlayer(ctx, &pb.PlayerGet{Id: &u.id})
 	wantCode(t, err, codes.Unauthenticated)

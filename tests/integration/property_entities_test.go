@@ -38,7 +38,7 @@ func (w *propWorld) createEntity() *propCall {
 	req := &gamepb.EntityCreateRequest{SessionId: s.id, GameId: s.gameID,
 		Name: textChars(w.r, 1, propEntityNameMax), Type: textChars(w.r, 1, propEntityTypeMax),
 		Controller: gamepb.EntityCreateRequest_ControllerStateEnum(w.r.IntN(2)),
-		PlayerId:   maybeText(w.r, 0, propEntityPlayerIDMax), Data: jsonData(w.r)}
+		PlayerId:   w.entityPlayer(s, actor), Data: jsonData(w.r)}
 	if n := w.r.IntN(4); n > 0 {
 		req.Attributes = map[string]*gamepb.EntityAttribute{}
 		for range length(w.r, 0, []int{0, 3, 12, propAttrsMax}[n]) {
@@ -55,6 +55,22 @@ func (w *propWorld) createEntity() *propCall {
 				keys: len(e.GetAttributes())})
 		},
 	}
+}
+
+// entityPlayer is a CreateEntity player_id: none, empty, the caller, a
+// member (any text a manager listed), or now and then anyone (refused).
+func (w *propWorld) entityPlayer(s *propSession, actor propActor) *string {
+	switch n := w.r.IntN(10); {
+	case n < 3:
+		return nil
+	case n < 4:
+		return proto.String("")
+	case n < 5:
+		return proto.String(actor.id)
+	case n < 9 && len(s.users) > 0:
+		return proto.String(pick(w.r, s.users))
+	}
+	return maybeText(w.r, 0, propEntityPlayerIDMax)
 }
 
 // liveEntity is an entity not deleted, or nil; mostly one of a session

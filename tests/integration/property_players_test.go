@@ -46,7 +46,10 @@ func (w *propWorld) score() int32 {
 
 func (w *propWorld) createPlayer() *propCall {
 	actor := pick(w.r, w.everyone())
-	req := &playerpb.Player{Score: w.score(), Status: playerpb.PlayerStatus(w.r.IntN(2)), Team: maybeText(w.r, 0, propTeamMax)}
+	req := &playerpb.Player{Status: playerpb.PlayerStatus(w.r.IntN(2)), Team: maybeText(w.r, 0, propTeamMax)}
+	if actor.role == "admin" || actor.role == "service" || chance(w.r, 0.05) {
+		req.Score = w.score() // others are refused a score
+	}
 	if chance(w.r, 0.5) {
 		req.Email = proto.String(fmt.Sprintf("p%d.x-y_z@example.com", w.r.IntN(1e9)))
 	}

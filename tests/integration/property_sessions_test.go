@@ -186,9 +186,14 @@ func (w *propWorld) updateSession() *propCall {
 		req.State = pick(w.r, propStates)
 	}
 	if chance(w.r, 0.3) {
-		if actor.id == s.host.id || actor.role != "player" {
+		switch {
+		case actor.id == s.gameOwner.id || actor.role == "admin" || actor.role == "service" || chance(w.r, 0.05):
+			// Managers list anyone (anyone else is refused).
 			req.UserIds = w.userList(max(1, w.playerCount(w.gameOf(s.gameID).maxPlayers)))
-		} else {
+		case actor.id == s.host.id:
+			// The host removes anyone (a kick).
+			req.UserIds = slices.DeleteFunc(slices.Clone(s.users), func(string) bool { return chance(w.r, 0.3) })
+		default:
 			// A member may only leave: the list without itself.
 			req.UserIds = slices.DeleteFunc(slices.Clone(s.users), func(u string) bool { return u == actor.id })
 		}

@@ -140,9 +140,9 @@ type propCall struct {
 	ok func(resp proto.Message)
 }
 
-// refusedByRule are the answers of commands a rule refuses; they are
-// counted. Anything else but OK (INTERNAL, UNKNOWN, UNAVAILABLE, ...) fails.
-var refusedByRule = []codes.Code{codes.FailedPrecondition, codes.PermissionDenied, codes.NotFound, codes.AlreadyExists}
+// refusedByRule are the answers of commands a rule (or a quota) refuses;
+// they are counted. Anything else but OK (INTERNAL, UNKNOWN, UNAVAILABLE, ...) fails.
+var refusedByRule = []codes.Code{codes.FailedPrecondition, codes.PermissionDenied, codes.NotFound, codes.AlreadyExists, codes.ResourceExhausted}
 
 func (w *propWorld) run(ctx context.Context, count int) {
 	for i := range count {

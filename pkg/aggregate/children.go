@@ -1,0 +1,58 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/db"
+)
+
+// AddChildBytes changes by delta the bytes held by the live childKind
+// children of parent, on the counter row AddChild keeps, when the
+// transaction commits. A growth that would take the total over max fails
+// the commit RESOURCE_EXHAUSTED with full; a shrink (delta <= 0) always
+// passes. Like AddChild, the row is locked only for the moment of the
+// change, so concurrent writes serialize briefly and the limit holds
+// exactly.
+func (t Tx) AddChildBytes(parentKind Kind, parent string, childKind Kind, delta, max int64, full string) {
+	// The SELECT inserts nothing when delta alone exceeds max, and the
+	// update's WHERE refuses a growth past max; either way no row is
+	// returned and the division fails the statement (and so the commit).
+	// greatest() keeps a shrink of a row that predates the byte count from
+	// going below zero.
+	t.Queue(db.Step{
+		SQL: `WITH sized AS (
+				INSERT INTO aggregate_children AS c (parent_kind, parent_id, child_kind, live, bytes)
+				SELECT $1::text, $2::text, $3::text, 0, greatest($4::bigint, 0) WHERE $4::bigint <= $5::bigint
+				ON CONFLICT (parent_kind, parent_id, child_kind) DO UPDATE SET bytes = greatest(c.bytes + $4::bigint, 0)
+				WHERE $4::bigint <= 0 OR c.bytes + $4::bigint <= $5::bigint
+				RETURNING 1)
+			SELECT 1 / count(*) FROM sized`,
+		Args: []any{string(parentKind), parent, string(childKind), delta, max},
+		Scan: func(row pgx.Row) error { var one int; return row.Scan(&one) },
+		Fail: func(err error) error {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "22012" {
+				return apperr.ResourceExhausted(full, 0)
+			}
+			return storeErr(err)
+		},
+	})
+}
+
+// CountLiveChildrenOwned counts the live aggregates of kind under parent,
+// and how many of them owner created, in one pass (e.g. a game's open
+// sessions and those a user hosts).
+func (t Tx) CountLiveChildrenOwned(ctx context.Context, kind Kind, parent, owner string) (all, owned int, err error) {
+	err = t.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE owner_id = $3)
+		FROM command_aggregates WHERE kind = $1 AND parent_id = $2 AND live`,
+		string(kind), parent, owner).Scan(&all, &owned)
+	if err != nil {
+		return 0, 0, storeErr(err)
+	}
+	return all, owned, nil
+}
