@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"log/slog"
@@ -38,7 +39,7 @@ type Service struct {
 
 // UsersProjector is the projector whose read model the auth commands wait
 // for (read-your-writes).
-const UsersProjector = "users"
+const UsersProjector = projector.Users
 
 const eventSource = "/oof/command/auth"
 

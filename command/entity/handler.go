@@ -6,6 +6,7 @@ package entity
 import (
 	"context"
 	"errors"
+	"github.com/oof-gg/platform/projector"
 
 	"google.golang.org/protobuf/proto"
 
@@ -21,7 +22,7 @@ import (
 )
 
 // Projector is the read model entity commands wait for.
-const Projector = "entities"
+const Projector = projector.Entities
 
 const source = "/oof/command/entity"
 

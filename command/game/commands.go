@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -21,7 +22,7 @@ import (
 )
 
 // Projector is the read model game commands wait for.
-const Projector = "games"
+const Projector = projector.Games
 
 const source = "/oof/command/game"
 

@@ -3,6 +3,7 @@ package kit
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/pkg/headers"
 	"strconv"
 
 	"google.golang.org/grpc"
@@ -16,8 +17,8 @@ import (
 // ExpectedVersionHeader, and a mismatch fails ABORTED instead of overwriting
 // a change it has not seen. (The contract's messages have no version field.)
 const (
-	VersionHeader         = "x-oof-version"
-	ExpectedVersionHeader = "x-oof-expected-version"
+	VersionHeader         = headers.Version
+	ExpectedVersionHeader = headers.ExpectedVersion
 )
 
 // ExpectedVersion reads ExpectedVersionHeader; 0 means the client sent none.
@@ -54,7 +55,7 @@ func SetVersion(ctx context.Context, version int64) {
 // it; ConsistencyPending means the change is committed and will appear
 // (Kafka or a projector is behind), so a read may still be older.
 const (
-	ConsistencyHeader  = "x-oof-consistency"
+	ConsistencyHeader  = headers.Consistency
 	ConsistencyFresh   = "fresh"
 	ConsistencyPending = "pending"
 )

@@ -7,6 +7,7 @@ package player
 import (
 	"context"
 	"errors"
+	"github.com/oof-gg/platform/projector"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,10 +20,10 @@ import (
 
 const (
 	// Projector is the read model player commands wait for.
-	Projector = "players"
+	Projector = projector.Players
 	// UsersProjector applies UserRoleChanged; a role change waits for it
 	// too, so the users read model shows the new role when the call returns.
-	UsersProjector = "users"
+	UsersProjector = projector.Users
 
 	// source is also that of UserRoleChanged: the role change is decided
 	// here, not by the auth commands.

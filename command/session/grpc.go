@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"github.com/oof-gg/platform/pkg/headers"
 	"strconv"
 
 	"google.golang.org/grpc/metadata"
@@ -63,7 +64,7 @@ func (g *GRPC) DeleteSession(ctx context.Context, req *gamepb.SessionDelete) (*g
 // SetUserIDsHeader ("true") makes an UpdateSession's user_ids the new player
 // list even when it is empty: the contract's repeated field cannot say
 // "set to nothing", which the last member needs in order to leave.
-const SetUserIDsHeader = "x-oof-set-user-ids"
+const SetUserIDsHeader = headers.SetUserIDs
 
 // updateOptions reads the request metadata at the edge, so the handler's
 // decision takes it as an argument.

@@ -6,6 +6,7 @@ package session
 import (
 	"context"
 	"errors"
+	"github.com/oof-gg/platform/projector"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -19,7 +20,7 @@ import (
 )
 
 // Projector is the read model session commands wait for.
-const Projector = "sessions"
+const Projector = projector.Sessions
 
 const source = "/oof/command/session"
 

@@ -6,6 +6,7 @@ package idempotency
 
 import (
 	"context"
+	"github.com/oof-gg/platform/pkg/headers"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -16,8 +17,8 @@ import (
 // Header is the request metadata that carries the key; ReplayHeader is set
 // on an answer that repeats an earlier outcome.
 const (
-	Header       = "idempotency-key"
-	ReplayHeader = "x-oof-idempotent-replay"
+	Header       = headers.IdempotencyKey
+	ReplayHeader = headers.IdempotentReplay
 	MaxKeyLen    = 128
 )
 

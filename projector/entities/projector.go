@@ -9,6 +9,7 @@ package entities
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 	"log/slog"
 	"sync"
 
@@ -22,7 +23,7 @@ import (
 )
 
 // Name is the projector's name.
-const Name = "entities"
+const Name = projector.Entities
 
 // Projector maintains entities and its Redis copy.
 type Projector struct {

@@ -4,6 +4,7 @@ package games
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -14,7 +15,7 @@ import (
 )
 
 // Name is the projector's name.
-const Name = "games"
+const Name = projector.Games
 
 // Projector maintains the games table.
 type Projector struct{ topic string }

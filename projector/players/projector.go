@@ -4,6 +4,7 @@ package players
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -14,7 +15,7 @@ import (
 )
 
 // Name is the projector's name (consumer group and offset rows).
-const Name = "players"
+const Name = projector.Players
 
 // Projector maintains the players table.
 type Projector struct{ topic string }

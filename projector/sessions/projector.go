@@ -5,6 +5,7 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -16,7 +17,7 @@ import (
 )
 
 // Name is the projector's name.
-const Name = "sessions"
+const Name = projector.Sessions
 
 // Projector maintains sessions and match_history.
 type Projector struct{ topic string }

@@ -11,6 +11,7 @@ package trending
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 	"log/slog"
 	"math"
 	"sync"
@@ -27,7 +28,7 @@ import (
 )
 
 // Name is the projector's name.
-const Name = "trending"
+const Name = projector.Trending
 
 // Tau is the decay time constant: activity loses 1/e of its weight per Tau.
 const Tau = 6 * time.Hour

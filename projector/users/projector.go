@@ -4,6 +4,7 @@ package users
 import (
 	"context"
 	"fmt"
+	"github.com/oof-gg/platform/projector"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +16,7 @@ import (
 )
 
 // Name is the projector's name (consumer group and offset rows).
-const Name = "users"
+const Name = projector.Users
 
 // Projector maintains the users table.
 type Projector struct{ topic string }

@@ -5,6 +5,7 @@ package entity
 import (
 	"context"
 	"errors"
+	"github.com/oof-gg/platform/pkg/headers"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +27,7 @@ import (
 
 // VersionHeader carries the version of the entity read, for the commands'
 // expected-version header (the same name the commands answer with).
-const VersionHeader = "x-oof-version"
+const VersionHeader = headers.Version
 
 // Reader reads the entities read model.
 type Reader struct {

@@ -1,0 +1,14 @@
+// Package projector names the platform's projectors, once: a projector's
+// name keys its consumer group, its stored offsets and dead letters, and
+// what commands wait on for read-your-writes. The projectors themselves
+// live in the packages below.
+package projector
+
+const (
+	Users    = "users"
+	Games    = "games"
+	Sessions = "sessions"
+	Entities = "entities"
+	Players  = "players"
+	Trending = "trending"
+)
