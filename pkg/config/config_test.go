@@ -22,6 +22,7 @@ func TestDefaults(t *testing.T) {
 		GRPCAddr:             "127.0.0.1:8080",
 		AdminAddr:            "127.0.0.1:8081",
 		LogLevel:             "info",
+		CORSAllowedOrigins:   []string{"loopback"},
 		PostgresURL:          "postgres://oof:oof@127.0.0.1:5432/oof?sslmode=disable",
 		RedisAddr:            "127.0.0.1:6379",
 		RedisKeyPrefix:       "oof:",
@@ -40,6 +41,7 @@ func TestDefaults(t *testing.T) {
 		AccessTokenTTL:       15 * time.Minute,
 		RefreshTokenTTL:      30 * 24 * time.Hour,
 		RevocationCacheTTL:   time.Second,
+		StreamAuthRecheck:    15 * time.Second,
 		PasswordHash:         PasswordHashConfig{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
 		LoginLimitPerAccount: 10,
 		LoginLimitPerAddress: 100,
@@ -77,6 +79,8 @@ func TestOverrides(t *testing.T) {
 		"OOF_PROJECTOR_BATCH_MAX":    "1",
 		"OOF_PROJECTOR_MAX_ATTEMPTS": "7",
 		"OOF_REVOCATION_CACHE_TTL":   "2s",
+		"OOF_CORS_ALLOWED_ORIGINS":   "https://play.oof.gg, loopback",
+		"OOF_STREAM_AUTH_RECHECK":    "500ms",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -100,6 +104,8 @@ func TestOverrides(t *testing.T) {
 		{"batch max lower bound", c.ProjectorBatchMax, 1},
 		{"max attempts", c.ProjectorMaxAttempts, 7},
 		{"revocation cache", c.RevocationCacheTTL, 2 * time.Second},
+		{"cors origins", c.CORSAllowedOrigins, []string{"https://play.oof.gg", "loopback"}},
+		{"stream auth recheck", c.StreamAuthRecheck, 500 * time.Millisecond},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -139,6 +145,10 @@ func TestBadValues(t *testing.T) {
 		{"jwt key 31 bytes", map[string]string{"OOF_JWT_KEYS": "k:" + short, "OOF_JWT_ACTIVE_KID": "k"}, "OOF_JWT_KEYS"},
 		{"jwt keys without active kid", map[string]string{"OOF_JWT_KEYS": "k:" + key32}, "OOF_JWT_ACTIVE_KID"},
 		{"jwt active kid names no key", map[string]string{"OOF_JWT_KEYS": "k:" + key32, "OOF_JWT_ACTIVE_KID": "other"}, "OOF_JWT_ACTIVE_KID"},
+		{"cors origin with a path", map[string]string{"OOF_CORS_ALLOWED_ORIGINS": "https://oof.gg/app"}, "OOF_CORS_ALLOWED_ORIGINS"},
+		{"cors origin without scheme", map[string]string{"OOF_CORS_ALLOWED_ORIGINS": "oof.gg"}, "OOF_CORS_ALLOWED_ORIGINS"},
+		{"cors origin bad scheme", map[string]string{"OOF_CORS_ALLOWED_ORIGINS": "ftp://oof.gg"}, "OOF_CORS_ALLOWED_ORIGINS"},
+		{"stream recheck zero", map[string]string{"OOF_STREAM_AUTH_RECHECK": "0s"}, "OOF_STREAM_AUTH_RECHECK"},
 		{"jwt active kid without keys", map[string]string{"OOF_JWT_ACTIVE_KID": "k"}, "OOF_JWT_ACTIVE_KID"},
 	}
 	for _, tc := range cases {
