@@ -31,6 +31,7 @@ func TestConfigEnvRoundTrips(t *testing.T) {
 	cfg.PasswordHash = config.PasswordHashConfig{MemoryKiB: 8192, Iterations: 1, Parallelism: 2}
 	cfg.LoginLimitPerAccount, cfg.LoginLimitPerAddress, cfg.LoginLimitWindow = 5, 20, 2*time.Minute
 	cfg.TrustProxyHeaders, cfg.TwitchValidateURL, cfg.TwitchClientIDs = true, "http://127.0.0.1:7/v", []string{"app-1", "app-2"}
+	cfg.CORSAllowedOrigins, cfg.StreamAuthRecheck = []string{"https://play.oof.gg", "https://*.oof.gg"}, 3*time.Second
 
 	dv, cv := reflect.ValueOf(defaults), reflect.ValueOf(cfg)
 	for i := range cv.NumField() {
