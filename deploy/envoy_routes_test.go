@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -163,7 +164,18 @@ func TestEnvoyCORS(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(p.GetAllowOriginStringMatch()) == 0 || p.GetAllowOriginStringMatch()[0].GetSafeRegex().GetRegex() == "" {
-		t.Error("want an allow_origin_string_match safe_regex")
+		t.Fatal("want an allow_origin_string_match safe_regex")
+	}
+	// The default matches the oof binary's (OOF_CORS_ALLOWED_ORIGINS=loopback).
+	// Envoy's safe_regex is RE2, as Go's regexp.
+	origin := regexp.MustCompile(p.GetAllowOriginStringMatch()[0].GetSafeRegex().GetRegex())
+	for o, want := range map[string]bool{
+		"http://localhost:5173": true, "https://127.0.0.1": true, "http://[::1]:8080": true,
+		"https://play.oof.gg": false, "http://localhost.evil.example": false, "http://127.0.0.1.evil.example": false, "null": false,
+	} {
+		if origin.MatchString(o) != want {
+			t.Errorf("origin %q allowed = %v, want %v", o, !want, want)
+		}
 	}
 	split := func(s string) []string {
 		var out []string
@@ -173,12 +185,13 @@ func TestEnvoyCORS(t *testing.T) {
 		return out
 	}
 	allow, expose := split(p.GetAllowHeaders()), split(p.GetExposeHeaders())
-	for _, h := range []string{"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout", "authorization", "keep-alive"} {
+	for _, h := range []string{"content-type", "x-grpc-web", "x-user-agent", "grpc-timeout", "authorization", "keep-alive",
+		"idempotency-key", "x-oof-expected-version", "traceparent"} {
 		if !slices.Contains(allow, h) {
 			t.Errorf("allow_headers lacks %q", h)
 		}
 	}
-	for _, h := range []string{"grpc-status", "grpc-message", "grpc-status-details-bin"} {
+	for _, h := range []string{"grpc-status", "grpc-message", "grpc-status-details-bin", "x-oof-version", "x-oof-consistency", "x-oof-idempotent-replay"} {
 		if !slices.Contains(expose, h) {
 			t.Errorf("expose_headers lacks %q", h)
 		}

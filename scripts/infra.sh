@@ -6,6 +6,7 @@
 # Usage: scripts/infra.sh <command> [args]
 #
 #   install                  install missing apt packages and the Kafka jars (cached in .tools/)
+#   install-browser          install Debian's chromium if missing (the gRPC-Web browser test, tests/browser)
 #   start                    install if needed, start what is not running from $DATA_DIR, wait healthy
 #   stop                     stop the services of $DATA_DIR
 #   status                   print each service; exit 0 only if all three run healthy from $DATA_DIR
@@ -319,6 +320,16 @@ cmd_install() {
   ensure_packages
   ensure_kafka_libs
   log "installed: PostgreSQL $(basename "$(dirname "$(newest_pg_bin)")"), $(redis-server --version | awk '{print $1, $3}'), Kafka $KAFKA_VERSION ($KAFKA_LIBS), java $JAVA"
+}
+
+# The browser test drives Debian's chromium headless; `make test` installs it
+# so a fresh machine runs that test instead of skipping it.
+cmd_install_browser() {
+  command -v chromium >/dev/null 2>&1 && return 0
+  apt_install chromium
+  hash -r
+  command -v chromium >/dev/null 2>&1 || die "chromium still missing after installing"
+  log "installed: $(chromium --version 2>/dev/null || echo chromium)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -910,6 +921,7 @@ main() {
   (($#)) && shift
   case $cmd in
   install) cmd_install "$@" ;;
+  install-browser) cmd_install_browser "$@" ;;
   start) cmd_start "$@" ;;
   stop) cmd_stop "$@" ;;
   status) cmd_status "$@" ;;

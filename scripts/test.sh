@@ -19,9 +19,17 @@ scripts/check-committed-files.sh
 
 step "go vet"
 go vet ./...
+# tests/browser is its own module (its browser driver stays out of go.mod).
+(cd tests/browser && go vet ./...)
 
 step "generated code is up to date"
 scripts/check-generated.sh
 
+step "chromium for the browser test (Debian package)"
+scripts/infra.sh install-browser
+
 step "go test -race (infrastructure: scripts/with-infra.sh)"
-scripts/with-infra.sh go test -race -count=1 -timeout 20m ./... "$@"
+# The service module, then the browser test module, against the same servers.
+# shellcheck disable=SC2016
+scripts/with-infra.sh bash -c 'go test -race -count=1 -timeout 20m ./... "$@" &&
+  (cd tests/browser && go test -race -count=1 -timeout 5m ./...)' test.sh "$@"

@@ -61,17 +61,16 @@ func TestPanicsAreRecoveredAndCounted(t *testing.T) {
 	if status.Code(err) != codes.Internal {
 		t.Fatalf("panicking handler answered %v, want INTERNAL", err)
 	}
-	const method = "/v1.api.common.GameService/GetGame"
-	n, err := testutil.GatherAndCount(p.registry, "oof_grpc_server_handled_total")
+	n, err := testutil.GatherAndCount(p.registry, "grpc_server_handled_total")
 	if err != nil || n == 0 {
 		t.Fatalf("no handled counter (%d series, %v)", n, err)
 	}
 	want := `
-# HELP oof_grpc_server_handled_total RPCs completed, by method and status code.
-# TYPE oof_grpc_server_handled_total counter
-oof_grpc_server_handled_total{code="Internal",method="` + method + `"} 1
+# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or failure.
+# TYPE grpc_server_handled_total counter
+grpc_server_handled_total{grpc_code="Internal",grpc_method="GetGame",grpc_service="v1.api.common.GameService",grpc_type="unary"} 1
 `
-	if err := testutil.GatherAndCompare(p.registry, strings.NewReader(want), "oof_grpc_server_handled_total"); err != nil {
+	if err := testutil.GatherAndCompare(p.registry, strings.NewReader(want), "grpc_server_handled_total"); err != nil {
 		t.Fatal(err)
 	}
 }

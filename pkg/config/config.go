@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oof-gg/platform/pkg/cors"
 )
 
 // Config is everything a target needs to start.
@@ -17,6 +19,10 @@ type Config struct {
 	GRPCAddr  string // gRPC + gRPC-Web listener
 	AdminAddr string // health and metrics HTTP listener
 	LogLevel  string
+	// CORSAllowedOrigins are the browser origins that may call over
+	// gRPC-Web (pkg/cors.Parse: "*", "loopback", exact origins,
+	// "https://*.domain" patterns).
+	CORSAllowedOrigins []string
 
 	PostgresURL string
 	RedisAddr   string
@@ -56,6 +62,9 @@ type Config struct {
 	// RevocationCacheTTL bounds how long a validator may trust a cached
 	// "session not revoked" answer.
 	RevocationCacheTTL time.Duration
+	// StreamAuthRecheck is how often an open stream re-validates its
+	// caller's access token (revocation); expiry ends it exactly.
+	StreamAuthRecheck time.Duration
 
 	PasswordHash PasswordHashConfig
 
@@ -87,12 +96,13 @@ type PasswordHashConfig struct {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		GRPCAddr:       r.str("OOF_GRPC_ADDR", "127.0.0.1:8080"),
-		AdminAddr:      r.str("OOF_ADMIN_ADDR", "127.0.0.1:8081"),
-		LogLevel:       r.str("OOF_LOG_LEVEL", "info"),
-		PostgresURL:    r.str("OOF_POSTGRES_URL", "postgres://oof:oof@127.0.0.1:5432/oof?sslmode=disable"),
-		RedisAddr:      r.str("OOF_REDIS_ADDR", "127.0.0.1:6379"),
-		RedisKeyPrefix: r.str("OOF_REDIS_KEY_PREFIX", "oof:"),
+		GRPCAddr:           r.str("OOF_GRPC_ADDR", "127.0.0.1:8080"),
+		AdminAddr:          r.str("OOF_ADMIN_ADDR", "127.0.0.1:8081"),
+		LogLevel:           r.str("OOF_LOG_LEVEL", "info"),
+		CORSAllowedOrigins: r.list("OOF_CORS_ALLOWED_ORIGINS", cors.Loopback),
+		PostgresURL:        r.str("OOF_POSTGRES_URL", "postgres://oof:oof@127.0.0.1:5432/oof?sslmode=disable"),
+		RedisAddr:          r.str("OOF_REDIS_ADDR", "127.0.0.1:6379"),
+		RedisKeyPrefix:     r.str("OOF_REDIS_KEY_PREFIX", "oof:"),
 
 		KafkaBrokers:         r.list("OOF_KAFKA_BROKERS", "127.0.0.1:9092"),
 		KafkaVersion:         r.str("OOF_KAFKA_VERSION", "3.9.0"),
@@ -113,6 +123,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RefreshTokenTTL:    r.duration("OOF_REFRESH_TOKEN_TTL", 30*24*time.Hour),
 		RefreshGrace:       r.duration("OOF_REFRESH_GRACE", 10*time.Second),
 		RevocationCacheTTL: r.duration("OOF_REVOCATION_CACHE_TTL", time.Second),
+		StreamAuthRecheck:  r.duration("OOF_STREAM_AUTH_RECHECK", 15*time.Second),
 
 		PasswordHash: PasswordHashConfig{
 			MemoryKiB:   uint32(r.integer("OOF_ARGON2_MEMORY_KIB", 19*1024, 1024, 4*1024*1024)),
@@ -147,6 +158,9 @@ func Load(getenv func(string) string) (Config, error) {
 	// A grace as long as the token itself would make rotation pointless.
 	if c.RefreshGrace >= c.RefreshTokenTTL {
 		r.fail("OOF_REFRESH_GRACE", "must be shorter than OOF_REFRESH_TOKEN_TTL")
+	}
+	if _, err := cors.Parse(c.CORSAllowedOrigins); err != nil {
+		r.fail("OOF_CORS_ALLOWED_ORIGINS", err.Error())
 	}
 	if len(c.KafkaBrokers) == 0 {
 		r.fail("OOF_KAFKA_BROKERS", "at least one broker is required")

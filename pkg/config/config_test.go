@@ -22,6 +22,7 @@ func TestDefaults(t *testing.T) {
 		GRPCAddr:                "127.0.0.1:8080",
 		AdminAddr:               "127.0.0.1:8081",
 		LogLevel:                "info",
+		CORSAllowedOrigins:      []string{"loopback"},
 		PostgresURL:             "postgres://oof:oof@127.0.0.1:5432/oof?sslmode=disable",
 		RedisAddr:               "127.0.0.1:6379",
 		RedisKeyPrefix:          "oof:",
@@ -43,6 +44,7 @@ func TestDefaults(t *testing.T) {
 		RefreshTokenTTL:         30 * 24 * time.Hour,
 		RefreshGrace:            10 * time.Second,
 		RevocationCacheTTL:      time.Second,
+		StreamAuthRecheck:       15 * time.Second,
 		PasswordHash:            PasswordHashConfig{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
 		LoginLimitPerAccount:    10,
 		LoginLimitPerAddress:    100,
@@ -88,6 +90,8 @@ func TestOverrides(t *testing.T) {
 		"OOF_REFRESH_GRACE":              "3s",
 		"OOF_REGISTER_LIMIT_PER_ADDRESS": "7",
 		"OOF_REGISTER_LIMIT_WINDOW":      "10m",
+		"OOF_CORS_ALLOWED_ORIGINS":       "https://play.oof.gg, loopback",
+		"OOF_STREAM_AUTH_RECHECK":        "500ms",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -116,6 +120,8 @@ func TestOverrides(t *testing.T) {
 		{"refresh grace", c.RefreshGrace, 3 * time.Second},
 		{"register limit", c.RegisterLimitPerAddress, 7},
 		{"register window", c.RegisterLimitWindow, 10 * time.Minute},
+		{"cors origins", c.CORSAllowedOrigins, []string{"https://play.oof.gg", "loopback"}},
+		{"stream auth recheck", c.StreamAuthRecheck, 500 * time.Millisecond},
 	}
 	for _, ch := range checks {
 		if !reflect.DeepEqual(ch.got, ch.want) {
@@ -158,6 +164,10 @@ func TestBadValues(t *testing.T) {
 		{"register limit zero", map[string]string{"OOF_REGISTER_LIMIT_PER_ADDRESS": "0"}, "OOF_REGISTER_LIMIT_PER_ADDRESS"},
 		{"refresh grace zero", map[string]string{"OOF_REFRESH_GRACE": "0s"}, "OOF_REFRESH_GRACE"},
 		{"refresh grace as long as the token", map[string]string{"OOF_REFRESH_GRACE": "1h", "OOF_REFRESH_TOKEN_TTL": "1h"}, "OOF_REFRESH_GRACE"},
+		{"cors origin with a path", map[string]string{"OOF_CORS_ALLOWED_ORIGINS": "https://oof.gg/app"}, "OOF_CORS_ALLOWED_ORIGINS"},
+		{"cors origin without scheme", map[string]string{"OOF_CORS_ALLOWED_ORIGINS": "oof.gg"}, "OOF_CORS_ALLOWED_ORIGINS"},
+		{"cors origin bad scheme", map[string]string{"OOF_CORS_ALLOWED_ORIGINS": "ftp://oof.gg"}, "OOF_CORS_ALLOWED_ORIGINS"},
+		{"stream recheck zero", map[string]string{"OOF_STREAM_AUTH_RECHECK": "0s"}, "OOF_STREAM_AUTH_RECHECK"},
 		{"jwt active kid without keys", map[string]string{"OOF_JWT_ACTIVE_KID": "k"}, "OOF_JWT_ACTIVE_KID"},
 	}
 	for _, tc := range cases {

@@ -7,41 +7,43 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"github.com/soheilhy/cmux"
 	"google.golang.org/grpc"
+
+	"github.com/oof-gg/platform/pkg/cors"
 )
+
+// ServeOption adjusts Serve.
+type ServeOption func(*serveOptions)
+
+type serveOptions struct{ origins *cors.Policy }
+
+// WithOrigins sets the browser origins allowed to call over gRPC-Web
+// (default: loopback pages only).
+func WithOrigins(p *cors.Policy) ServeOption {
+	return func(o *serveOptions) { o.origins = p }
+}
 
 // Serve runs srv on lis until ctx ends: native gRPC (HTTP/2) directly, and
 // gRPC-Web (HTTP/1.1, for browsers) through a translating handler, on the
-// same port. On shutdown it drains in-flight calls for up to grace.
-func Serve(ctx context.Context, lis net.Listener, srv *grpc.Server, grace time.Duration, log *slog.Logger) error {
+// same port. On shutdown it drains in-flight calls for up to grace. srv must
+// have all its services registered: the gRPC-Web side serves those it finds
+// now.
+func Serve(ctx context.Context, lis net.Listener, srv *grpc.Server, grace time.Duration, log *slog.Logger, opts ...ServeOption) error {
+	o := serveOptions{origins: cors.MustParse([]string{cors.Loopback})}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	web, err := newWebHandler(srv, o.origins, log)
+	if err != nil {
+		return fmt.Errorf("gRPC-Web: %w", err)
+	}
 	mux := cmux.New(lis)
 	httpL := mux.Match(cmux.HTTP1Fast())
 	grpcL := mux.Match(cmux.Any())
-
-	web := grpcweb.WrapServer(srv,
-		grpcweb.WithOriginFunc(func(string) bool { return true }),
-		grpcweb.WithAllowedRequestHeaders([]string{"*"}),
-		grpcweb.WithWebsockets(false),
-	)
-	httpSrv := &http.Server{
-		ReadHeaderTimeout: 10 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if web.IsGrpcWebRequest(r) || web.IsAcceptableGrpcCorsRequest(r) {
-				web.ServeHTTP(w, r)
-				return
-			}
-			if strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
-				http.Error(w, "native gRPC needs HTTP/2", http.StatusHTTPVersionNotSupported)
-				return
-			}
-			http.NotFound(w, r)
-		}),
-	}
+	httpSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: web}
 
 	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(grpcL) }()

@@ -1,21 +1,19 @@
 package grpcx
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	authpb "github.com/oof-gg/platform/api/gen/v1/api/auth"
 )
@@ -27,21 +25,25 @@ type served struct {
 	qry  *querySide
 }
 
-// serve runs Serve on loopback with the composed AuthService.
-func serve(t *testing.T, grace time.Duration, qry *querySide) *served {
+// serve runs Serve on loopback with the composed AuthService and a health
+// service (a server stream for the gRPC-Web tests).
+func serve(t *testing.T, grace time.Duration, qry *querySide, opts ...ServeOption) *served {
 	t.Helper()
 	s := NewServices()
 	s.Add(&authpb.AuthService_ServiceDesc, &commandSide{}, "Login")
 	s.Add(&authpb.AuthService_ServiceDesc, qry, "ValidateToken")
 	srv := grpc.NewServer()
 	s.RegisterOn(srv)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &served{addr: lis.Addr().String(), stop: cancel, done: make(chan error, 1), qry: qry}
-	go func() { out.done <- Serve(ctx, lis, srv, grace, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() {
+		out.done <- Serve(ctx, lis, srv, grace, slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -82,92 +84,6 @@ func TestServeNativeGRPC(t *testing.T) {
 	}
 	if _, err := client.Register(callCtx(t), &authpb.RegisterRequest{}); status.Code(err) != codes.Unimplemented {
 		t.Fatalf("Register: %v, want Unimplemented", err)
-	}
-}
-
-// grpcWebFrame is one length-prefixed gRPC-Web frame: flag byte, big-endian
-// uint32 length, payload. Flag 0x80 marks the trailer frame.
-type grpcWebFrame struct {
-	flag    byte
-	payload []byte
-}
-
-func readFrames(t *testing.T, body []byte) []grpcWebFrame {
-	t.Helper()
-	var out []grpcWebFrame
-	for len(body) > 0 {
-		if len(body) < 5 {
-			t.Fatalf("truncated frame header: % x", body)
-		}
-		n := binary.BigEndian.Uint32(body[1:5])
-		if uint32(len(body)-5) < n {
-			t.Fatalf("truncated frame: want %d bytes, have %d", n, len(body)-5)
-		}
-		out = append(out, grpcWebFrame{flag: body[0], payload: body[5 : 5+n]})
-		body = body[5+n:]
-	}
-	return out
-}
-
-func TestServeGRPCWeb(t *testing.T) {
-	s := serve(t, time.Second, &querySide{})
-	msg, err := proto.Marshal(&authpb.ValidateTokenRequest{AccessToken: "web"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body bytes.Buffer
-	body.WriteByte(0)
-	_ = binary.Write(&body, binary.BigEndian, uint32(len(msg)))
-	body.Write(msg)
-
-	req, err := http.NewRequestWithContext(callCtx(t), http.MethodPost,
-		"http://"+s.addr+authpb.AuthService_ValidateToken_FullMethodName, &body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/grpc-web+proto")
-	req.Header.Set("X-Grpc-Web", "1")
-	req.Header.Set("Origin", "https://play.oof.gg")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.ProtoMajor != 1 {
-		t.Fatalf("response over HTTP/%d, want HTTP/1.1", resp.ProtoMajor)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("HTTP %d: %s", resp.StatusCode, raw)
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/grpc-web") {
-		t.Fatalf("content-type %q", ct)
-	}
-	if o := resp.Header.Get("Access-Control-Allow-Origin"); o != "https://play.oof.gg" {
-		t.Fatalf("Access-Control-Allow-Origin %q", o)
-	}
-	frames := readFrames(t, raw)
-	if len(frames) != 2 || frames[0].flag != 0 || frames[1].flag&0x80 == 0 {
-		t.Fatalf("want one data frame then one trailer frame, got %+v", frames)
-	}
-	var v authpb.ValidateTokenResponse
-	if err := proto.Unmarshal(frames[0].payload, &v); err != nil {
-		t.Fatal(err)
-	}
-	if !v.GetIsValid() || v.GetUserId() != "query:web" {
-		t.Fatalf("response %v", &v)
-	}
-	trailers := map[string]string{}
-	for _, line := range strings.Split(string(frames[1].payload), "\r\n") {
-		if k, val, ok := strings.Cut(line, ":"); ok {
-			trailers[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(val)
-		}
-	}
-	if trailers["grpc-status"] != "0" {
-		t.Fatalf("trailer frame %q, want grpc-status 0", frames[1].payload)
 	}
 }
 

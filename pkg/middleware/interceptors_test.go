@@ -227,6 +227,8 @@ func TestTrace(t *testing.T) {
 	}
 }
 
+// The standard grpc_server_* metrics (stock dashboards read these names
+// and labels).
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	unary, stream := NewMetrics(reg).Interceptors()
@@ -235,12 +237,14 @@ func TestMetrics(t *testing.T) {
 	_, _ = unary(context.Background(), nil, unaryInfo, ok)
 	_, _ = unary(context.Background(), nil, unaryInfo, ok)
 	_, _ = unary(context.Background(), nil, unaryInfo, notFound)
-	_ = stream(nil, &fakeStream{ctx: context.Background()}, streamInfo, func(any, grpc.ServerStream) error { return nil })
+	bidi := &grpc.StreamServerInfo{FullMethod: streamInfo.FullMethod, IsClientStream: true, IsServerStream: true}
+	_ = stream(nil, &fakeStream{ctx: context.Background()}, bidi, func(any, grpc.ServerStream) error { return nil })
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	counts := map[string]float64{}
+	started := map[string]float64{}
 	var observed uint64
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
@@ -248,19 +252,43 @@ func TestMetrics(t *testing.T) {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
+			key := labels["grpc_type"] + " " + labels["grpc_service"] + "/" + labels["grpc_method"]
 			switch f.GetName() {
-			case "oof_grpc_server_handled_total":
-				counts[labels["method"]+" "+labels["code"]] = m.GetCounter().GetValue()
-			case "oof_grpc_server_handling_seconds":
+			case "grpc_server_handled_total":
+				counts[key+" "+labels["grpc_code"]] = m.GetCounter().GetValue()
+			case "grpc_server_started_total":
+				started[key] = m.GetCounter().GetValue()
+			case "grpc_server_handling_seconds":
 				observed += m.GetHistogram().GetSampleCount()
 			}
 		}
 	}
-	want := map[string]float64{"/test.Svc/Do OK": 2, "/test.Svc/Do NotFound": 1, "/test.Svc/Stream OK": 1}
+	want := map[string]float64{"unary test.Svc/Do OK": 2, "unary test.Svc/Do NotFound": 1, "bidi_stream test.Svc/Stream OK": 1}
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
-		t.Fatalf("handled = %v, want %v", counts, want)
+		t.Fatalf("grpc_server_handled_total = %v, want %v", counts, want)
+	}
+	if wantStarted := map[string]float64{"unary test.Svc/Do": 3, "bidi_stream test.Svc/Stream": 1}; fmt.Sprint(started) != fmt.Sprint(wantStarted) {
+		t.Fatalf("grpc_server_started_total = %v, want %v", started, wantStarted)
 	}
 	if observed != 4 {
-		t.Fatalf("latency samples = %d, want 4", observed)
+		t.Fatalf("grpc_server_handling_seconds samples = %d, want 4", observed)
+	}
+}
+
+// Streams are logged like unary calls.
+func TestAccessLog(t *testing.T) {
+	log, buf := bufLogger()
+	unary, stream := AccessLog(log)
+	_, _ = unary(context.Background(), nil, unaryInfo, func(context.Context, any) (any, error) {
+		return nil, status.Error(codes.NotFound, "x")
+	})
+	_ = stream(nil, &fakeStream{ctx: context.Background()}, streamInfo, func(any, grpc.ServerStream) error {
+		return status.Error(codes.Unauthenticated, "expired")
+	})
+	out := buf.String()
+	for _, want := range []string{"method=/test.Svc/Do code=NotFound", "method=/test.Svc/Stream stream=true code=Unauthenticated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("access log lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -13,47 +14,27 @@ import (
 	"github.com/oof-gg/platform/pkg/eventlog"
 )
 
-// Metrics records per-method counts and latencies.
-type Metrics struct {
-	handled *prometheus.CounterVec
-	latency *prometheus.HistogramVec
-}
+// Metrics are the standard gRPC server metrics of go-grpc-middleware's
+// Prometheus provider (grpc_server_started_total, grpc_server_handled_total
+// {grpc_type, grpc_service, grpc_method, grpc_code},
+// grpc_server_handling_seconds, grpc_server_msg_{received,sent}_total), so
+// stock gRPC dashboards and alerts work unchanged.
+type Metrics struct{ server *grpcprom.ServerMetrics }
 
 // NewMetrics registers the gRPC server metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "oof_grpc_server_handled_total", Help: "RPCs completed, by method and status code.",
-		}, []string{"method", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "oof_grpc_server_handling_seconds", Help: "RPC latency by method.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"method"}),
-	}
-	reg.MustRegister(m.handled, m.latency)
-	return m
+	m := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram(
+		grpcprom.WithHistogramBuckets([]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}),
+	))
+	reg.MustRegister(m)
+	return &Metrics{server: m}
 }
 
-func (m *Metrics) observe(method string, start time.Time, err error) {
-	m.handled.WithLabelValues(method, status.Code(err).String()).Inc()
-	m.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
-}
-
-// Interceptors returns the unary and stream interceptors.
+// Interceptors returns the unary and stream interceptors. They must be the
+// outermost, so they count what the client is answered (after recovery and
+// error mapping).
 func (m *Metrics) Interceptors() (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
-	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		start := time.Now()
-		resp, err := h(ctx, req)
-		m.observe(info.FullMethod, start, err)
-		return resp, err
-	}
-	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-		start := time.Now()
-		err := h(srv, ss)
-		m.observe(info.FullMethod, start, err)
-		return err
-	}
-	return unary, stream
+	return m.server.UnaryServerInterceptor(), m.server.StreamServerInterceptor()
 }
 
 // Trace carries the caller's W3C traceparent into the context, so events
@@ -93,12 +74,21 @@ func validTraceParent(s string) bool {
 	return true
 }
 
-// AccessLog logs every finished RPC at debug level.
-func AccessLog(log *slog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+// AccessLog logs every finished RPC at debug level: unary calls and
+// streams (with how long the stream was open).
+func AccessLog(log *slog.Logger) (grpc.UnaryServerInterceptor, grpc.StreamServerInterceptor) {
+	unary := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		resp, err := h(ctx, req)
 		log.DebugContext(ctx, "rpc", "method", info.FullMethod, "code", status.Code(err).String(), "duration", time.Since(start))
 		return resp, err
 	}
+	stream := func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		start := time.Now()
+		err := h(srv, ss)
+		log.DebugContext(ss.Context(), "rpc", "method", info.FullMethod, "stream", true,
+			"code", status.Code(err).String(), "duration", time.Since(start))
+		return err
+	}
+	return unary, stream
 }

@@ -195,9 +195,9 @@ type Running struct {
 // Stop, without preparing anything first: cfg's schema and topics must exist
 // (e.g. those of e.Cfg). Unlike StartPlatform it needs only what the target
 // itself connects to, so a test can start a query target whose Kafka is
-// unreachable.
-func (e *Env) RunPlatform(ctx context.Context, cfg config.Config, target routing.Target) (Running, error) {
-	p, err := platform.Build(ctx, cfg, target, e.Log)
+// unreachable. opts reach platform.Build (e.g. test-only services).
+func (e *Env) RunPlatform(ctx context.Context, cfg config.Config, target routing.Target, opts ...platform.Option) (Running, error) {
+	p, err := platform.Build(ctx, cfg, target, e.Log, opts...)
 	if err != nil {
 		return Running{}, err
 	}
