@@ -19,7 +19,10 @@ scripts/check-committed-files.sh
 
 step "go vet"
 go vet ./...
-# tests/browser is its own module (its browser driver stays out of go.mod).
+# deploy/ and tests/browser are modules of their own, so the service's go.mod
+# lists only what it runs on (compose-go, go-control-plane and the browser
+# driver are test-only).
+(cd deploy && go vet ./...)
 (cd tests/browser && go vet ./...)
 
 step "generated code is up to date"
@@ -29,7 +32,8 @@ step "chromium for the browser test (Debian package)"
 scripts/infra.sh install-browser
 
 step "go test -race (infrastructure: scripts/with-infra.sh)"
-# The service module, then the browser test module, against the same servers.
+# The service module, then the deployment and browser test modules, against the same servers.
 # shellcheck disable=SC2016
 scripts/with-infra.sh bash -c 'go test -race -count=1 -timeout 20m ./... "$@" &&
+  (cd deploy && go test -race -count=1 -timeout 5m ./...) &&
   (cd tests/browser && go test -race -count=1 -timeout 5m ./...)' test.sh "$@"
