@@ -20,7 +20,7 @@ import (
 const composeFile = "../compose.yaml"
 
 // oofTargets are the services running the oof binary (the image built from ./Dockerfile).
-var oofTargets = []string{"migrate", "command", "query", "projector"}
+var oofTargets = []string{"migrate", "command", "query", "projector", "matchmaker"}
 
 // wantDependsOn is the start-up order: infra healthy -> migrate done -> targets
 // healthy -> envoy.
@@ -32,9 +32,10 @@ var wantDependsOn = map[string]map[string]string{
 		"postgres": types.ServiceConditionHealthy,
 		"kafka":    types.ServiceConditionHealthy,
 	},
-	"command":   targetDeps,
-	"query":     targetDeps,
-	"projector": targetDeps,
+	"command":    targetDeps,
+	"query":      targetDeps,
+	"projector":  targetDeps,
+	"matchmaker": targetDeps,
 	"envoy": {
 		"command": types.ServiceConditionHealthy,
 		"query":   types.ServiceConditionHealthy,

@@ -64,6 +64,8 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 	}
 	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)
 	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas}).Mount(p.services)
+	p.cmdDeps = &deps
+	p.mountJoinLeave(deps)
 	p.mountEntityCommands(deps)
 	p.mountPlayerCommands(deps)
 	return nil
@@ -77,6 +79,7 @@ func (p *Platform) buildQuery(sec *security) {
 		TrendingWindow: 7 * 24 * time.Hour, Now: time.Now,
 	}).Mount(p.services)
 	querysession.NewGRPC(&querysession.Reader{Pool: p.infra.pool}).Mount(p.services)
+	p.mountWatchQueue()
 	p.mountEntityQueries()
 	p.mountPlayerQueries()
 }

@@ -55,6 +55,8 @@ func TestDefaults(t *testing.T) {
 		TwitchValidateURL:       "https://id.twitch.tv/oauth2/validate",
 		TwitchClientIDs:         nil,
 		Quotas:                  DefaultQuotas(),
+		MatchTicketTTL:          30 * time.Second,
+		MatchMaxWait:            30 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
