@@ -57,6 +57,8 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_REFRESH_TOKEN_TTL=" + d(cfg.RefreshTokenTTL),
 		"OOF_REVOCATION_CACHE_TTL=" + d(cfg.RevocationCacheTTL),
 		"OOF_STREAM_AUTH_RECHECK=" + d(cfg.StreamAuthRecheck),
+		"OOF_MATCH_TICKET_TTL=" + d(cfg.MatchTicketTTL),
+		"OOF_MATCH_MAX_WAIT=" + d(cfg.MatchMaxWait),
 		"OOF_ARGON2_MEMORY_KIB=" + n(int64(cfg.PasswordHash.MemoryKiB)),
 		"OOF_ARGON2_ITERATIONS=" + n(int64(cfg.PasswordHash.Iterations)),
 		"OOF_ARGON2_PARALLELISM=" + n(int64(cfg.PasswordHash.Parallelism)),
