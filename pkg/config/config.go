@@ -83,6 +83,7 @@ type Config struct {
 	TwitchClientIDs []string
 
 	Quotas Quotas // per-user and per-session limits (quotas.go)
+	Live   Live   // live event streams (live.go)
 }
 
 // PasswordHashConfig is the argon2id cost.
@@ -143,6 +144,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TwitchClientIDs:   r.list("OOF_TWITCH_CLIENT_IDS", ""),
 	}
 	c.Quotas = r.quotas()
+	c.Live = r.live()
 	if c.ProjectorGroupPrefix == "" {
 		c.ProjectorGroupPrefix = c.KafkaTopicPrefix
 	}

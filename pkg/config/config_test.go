@@ -55,6 +55,7 @@ func TestDefaults(t *testing.T) {
 		TwitchValidateURL:       "https://id.twitch.tv/oauth2/validate",
 		TwitchClientIDs:         nil,
 		Quotas:                  DefaultQuotas(),
+		Live:                    DefaultLive(),
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
