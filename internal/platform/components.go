@@ -104,6 +104,7 @@ func (p *Platform) buildProjectors() error {
 			return err
 		}
 		opts := []projection.Option{projection.WithMetrics(deadLetters), projection.WithMaxAttempts(p.cfg.ProjectorMaxAttempts)}
+		opts = append(opts, p.runnerOptions(proj)...)
 		if p.waiter != nil { // commands in this process: tell their waiter directly
 			opts = append(opts, projection.WithProgress(p.waiter.Advance))
 		}
