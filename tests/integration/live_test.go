@@ -292,3 +292,30 @@ func TestLiveStreamEndsOnRevocation(t *testing.T) {
 		t.Fatalf("stream ended with %v, want UNAUTHENTICATED", st)
 	}
 }
+
+// A game instance (here the game's owner) streams on InstanceService and
+// may send TYPE_COMPLETION, which members receive and which finishes the
+// session through the session command; players cannot open that stream.
+func TestLiveInstanceCompletesTheSession(t *testing.T) {
+	ctx := testCtx(t)
+	ls := newLiveSession(t, ctx, 1)
+	if _, err := games().UpdateSession(ls.dev.ctx(ctx), &gamepb.SessionUpdate{Id: ls.id, State: gamepb.GameState_STATE_STARTED}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := tryOpenLive(ctx, env.Conn, ls.members[0], ls.id, openOpts{instance: true})
+	if err == nil {
+		err = st.endedWith(t, 5*time.Second).Err()
+		st.close()
+	}
+	wantCode(t, err, codes.PermissionDenied)
+
+	member := openLive(t, ctx, env.Conn, ls.members[0], ls.id, openOpts{})
+	inst := openLive(t, ctx, env.Conn, ls.dev, ls.id, openOpts{instance: true})
+	done := action("match-over", "done-1")
+	done.Type = gamepb.GameEvent_TYPE_COMPLETION
+	inst.send(t, done)
+	if ev := member.collect(t, 1, named("match-over"))[0]; ev.GetType() != gamepb.GameEvent_TYPE_COMPLETION || ev.GetPlayerId() != ls.dev.id {
+		t.Fatalf("member got %v", ev)
+	}
+	waitFor(t, func() bool { return getSession(t, ctx, ls.dev, ls.id).GetState() == gamepb.GameState_STATE_FINISHED })
+}
