@@ -31,8 +31,20 @@ scripts/check-generated.sh
 step "chromium for the browser test (Debian package)"
 scripts/infra.sh install-browser
 
+step "node and npm for the Node gRPC-Web acceptance test (tests/node)"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  if [[ -n ${CI:-} ]] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+  else
+    echo "node/npm missing: TestNodeClientAcceptance will be skipped (apt-get install -y nodejs npm)"
+  fi
+fi
+command -v node >/dev/null 2>&1 && echo "node $(node --version), npm $(npm --version)"
+
 step "go test -race (infrastructure: scripts/with-infra.sh)"
-# The service module, then the deployment and browser test modules, against the same servers.
+# The service module, then the deployment test module, then the browser test
+# module (the Chromium test and the Node client test, which runs npm ci in
+# tests/node), against the same servers.
 # shellcheck disable=SC2016
 scripts/with-infra.sh bash -c 'go test -race -count=1 -timeout 20m ./... "$@" &&
   (cd deploy && go test -race -count=1 -timeout 5m ./...) &&

@@ -77,6 +77,7 @@ func run(args []string) error {
 			return err
 		}
 	case routing.TargetCommand, routing.TargetQuery, routing.TargetProjector, routing.TargetStream:
+	case routing.TargetMatchmaker:
 	default:
 		return fmt.Errorf("unknown -target %q", *target)
 	}

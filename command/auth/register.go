@@ -54,7 +54,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, clientAddr str
 	tokens, _, err := s.startLogin(ctx, userID, auth.RolePlayer)
 	if err != nil {
 		// The account exists: the client signs in with Login once the
-		// session store is back.
+		// login store (Redis) is back.
 		return Tokens{}, apperr.Unavailable("account created, but signing in failed; log in", err)
 	}
 	return tokens, nil

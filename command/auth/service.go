@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/outbox"
 	"github.com/oof-gg/platform/pkg/ratelimit"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Service handles the auth commands. Its dependencies are passed in whole;

@@ -6,7 +6,6 @@ package entity
 import (
 	"context"
 	"errors"
-	"github.com/oof-gg/platform/projector"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/oof-gg/platform/pkg/authz"
 	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Projector is the read model entity commands wait for.

@@ -18,6 +18,13 @@ import (
 // one fails the commit RESOURCE_EXHAUSTED and writes nothing.
 func (h *Handler) account(tx aggregate.Tx, sessionID string, count int, bytes int64) {
 	q := h.Quotas.OrDefaults()
+	if count > 0 && bytes >= 0 {
+		tx.AddChildSized(aggregate.KindSession, sessionID, aggregate.KindEntity, q.EntitiesPerSession, bytes, q.EntityBytesPerSession,
+			fmt.Sprintf("a session holds at most %d entities; delete one first", q.EntitiesPerSession),
+			fmt.Sprintf("a session's entities hold at most %d bytes together (this change adds %d); delete or shrink some first",
+				q.EntityBytesPerSession, bytes))
+		return
+	}
 	switch {
 	case count > 0:
 		tx.AddChild(aggregate.KindSession, sessionID, aggregate.KindEntity, q.EntitiesPerSession,

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/oof-gg/platform/projector"
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
@@ -19,6 +18,7 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/authz"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Projector is the read model game commands wait for.

@@ -7,7 +7,6 @@ package player
 import (
 	"context"
 	"errors"
-	"github.com/oof-gg/platform/projector"
 
 	"google.golang.org/protobuf/proto"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/projector"
 )
 
 const (

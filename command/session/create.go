@@ -14,16 +14,27 @@ import (
 	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/validate"
 )
 
-// Create opens a session of a game with the caller as host.
+// Create opens a session of a game with the authenticated caller as host.
 func (h *Handler) Create(ctx context.Context, req *gamepb.SessionCreate) (*gamepb.Session, int64, error) {
 	caller, err := authz.Caller(ctx)
 	if err != nil {
 		return nil, 0, err
+	}
+	return h.CreateAs(ctx, caller, req)
+}
+
+// CreateAs opens a session with caller as host: the same command for
+// callers that are not a gRPC request (the matchmaker passes its service
+// identity here rather than through the context).
+func (h *Handler) CreateAs(ctx context.Context, caller auth.Principal, req *gamepb.SessionCreate) (*gamepb.Session, int64, error) {
+	if caller.UserID == "" {
+		return nil, 0, apperr.Unauthenticated("authentication required")
 	}
 	if err := checkCreate(req); err != nil {
 		return nil, 0, err

@@ -6,7 +6,6 @@ package session
 import (
 	"context"
 	"errors"
-	"github.com/oof-gg/platform/projector"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -17,6 +16,7 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Projector is the read model session commands wait for.

@@ -64,6 +64,8 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 	}
 	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)
 	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas}).Mount(p.services)
+	p.cmdDeps = &deps
+	p.mountJoinLeave(deps)
 	p.mountEntityCommands(deps)
 	p.mountPlayerCommands(deps)
 	return nil

@@ -54,6 +54,13 @@ var targetNeeds = map[routing.Target]needs{
 		connect: deps{postgres: true, redis: true, kafka: true},
 		ready:   deps{postgres: true, redis: true, kafka: true},
 	},
+	// The matchmaker reads tickets in Redis and creates sessions through
+	// the session command (PostgreSQL, outbox); like commands, it leaves
+	// Kafka to its outbox relay.
+	routing.TargetMatchmaker: {
+		connect: deps{postgres: true, redis: true},
+		ready:   deps{postgres: true, redis: true},
+	},
 }
 
 // needsOf returns what target needs; TargetAll needs the union of all.

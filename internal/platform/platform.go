@@ -17,6 +17,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/cors"
 	"github.com/oof-gg/platform/pkg/grpcx"
@@ -51,6 +52,9 @@ type Platform struct {
 	// hook for revocation notices.
 	streams *middleware.StreamGuard
 	extra   []func(*grpcx.Services)
+	// cmdDeps are the command handlers' collaborators when this target
+	// runs commands (the matchmaker in the same process shares them).
+	cmdDeps *kit.Deps
 	// origins may call over gRPC-Web.
 	origins *cors.Policy
 }
@@ -117,6 +121,11 @@ func (p *Platform) build(ctx context.Context) error {
 	}
 	if p.runs(routing.TargetProjector) {
 		if err := p.buildProjectors(); err != nil {
+			return err
+		}
+	}
+	if p.runs(routing.TargetMatchmaker) {
+		if err := p.buildMatchmaker(ctx); err != nil {
 			return err
 		}
 	}

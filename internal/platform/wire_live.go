@@ -62,26 +62,26 @@ func (p *Platform) buildStream(ctx context.Context) error {
 	}
 	hub := querylive.NewHub(hubRedis, p.cfg.RedisKeyPrefix, p.cfg.Live.Buffer, p.log.With("component", "query/live"))
 	(&querylive.Streams{Hub: hub, Publisher: pub}).Mount(p.services)
+	// WatchQueue is a long-lived stream too (pkg/routing).
+	p.mountWatchQueue()
 	return nil
 }
 
 // sessionFinisher finishes a session through the session command (a game
-// instance's TYPE_COMPLETION), with the stream target's own outbox relay
-// and read-your-writes waiter.
+// instance's TYPE_COMPLETION), with the command side's store, outbox and
+// waiter: those of this process's commands, or the stream target's own.
 func (p *Platform) sessionFinisher(ctx context.Context) (commandlive.Finisher, error) {
-	ob, err := p.buildOutbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	waiter := p.waiter // the command side's, when it runs in this process
-	if waiter == nil {
-		waiter = projection.NewWaiter(p.infra.pool, p.log)
+	if p.cmdDeps == nil {
+		ob, err := p.buildOutbox(ctx)
+		if err != nil {
+			return nil, err
+		}
+		waiter := projection.NewWaiter(p.infra.pool, p.log)
 		p.workers = append(p.workers, waiter.Run)
+		p.cmdDeps = &kit.Deps{Store: aggregate.NewStore(p.infra.pool), Outbox: ob, Waiter: waiter,
+			ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command")}
 	}
-	h := &commandsession.Handler{Deps: kit.Deps{
-		Store: aggregate.NewStore(p.infra.pool), Outbox: ob, Waiter: waiter,
-		ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command/session"),
-	}, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas}
+	h := p.sessionHandler(*p.cmdDeps)
 	return func(ctx context.Context, caller auth.Principal, sessionID, gameID string) error {
 		// The command reads only its arguments: no metadata of the
 		// stream (an expected version) reaches it.

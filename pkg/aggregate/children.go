@@ -56,3 +56,43 @@ func (t Tx) CountLiveChildrenOwned(ctx context.Context, kind Kind, parent, owner
 	}
 	return all, owned, nil
 }
+
+// AddChildSized is AddChild and AddChildBytes (bytes >= 0) in one
+// statement: a create counts one more child and its bytes on the counter
+// row at once, which is what nearly every create does. It fails the commit
+// RESOURCE_EXHAUSTED with fullCount or fullBytes, whichever limit the row
+// was at.
+func (t Tx) AddChildSized(parentKind Kind, parent string, childKind Kind, maxCount int, bytes, maxBytes int64, fullCount, fullBytes string) {
+	// A refusal must fail the statement in PostgreSQL (the COMMIT follows
+	// in the same pipeline), and say which limit: a division by zero for
+	// the count, a failed cast (22P02) for the bytes. cur, read without a
+	// lock at the statement's start, only picks which; the refusal itself
+	// is decided on the locked row by the upsert's WHERE.
+	t.Queue(db.Step{
+		SQL: `WITH cur AS (
+				SELECT live FROM aggregate_children WHERE parent_kind = $1 AND parent_id = $2 AND child_kind = $3
+			), added AS (
+				INSERT INTO aggregate_children AS c (parent_kind, parent_id, child_kind, live, bytes)
+				SELECT $1::text, $2::text, $3::text, 1, $5::bigint WHERE 1 <= $4::int AND $5::bigint <= $6::bigint
+				ON CONFLICT (parent_kind, parent_id, child_kind) DO UPDATE SET live = c.live + 1, bytes = c.bytes + $5::bigint
+				WHERE c.live < $4::int AND c.bytes + $5::bigint <= $6::bigint
+				RETURNING 1)
+			SELECT CASE WHEN (SELECT count(*) FROM added) = 1 THEN 1
+				WHEN coalesce((SELECT live FROM cur), 0) >= $4::int THEN 1 / (SELECT count(*) FROM added)::int
+				ELSE ('bytes-full-' || (SELECT count(*) FROM added))::int END`,
+		Args: []any{string(parentKind), parent, string(childKind), maxCount, bytes, maxBytes},
+		Scan: func(row pgx.Row) error { var one int; return row.Scan(&one) },
+		Fail: func(err error) error {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				switch pgErr.Code {
+				case "22012":
+					return apperr.ResourceExhausted(fullCount, 0)
+				case "22P02":
+					return apperr.ResourceExhausted(fullBytes, 0)
+				}
+			}
+			return storeErr(err)
+		},
+	})
+}

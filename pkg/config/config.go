@@ -84,6 +84,14 @@ type Config struct {
 
 	Quotas Quotas // per-user and per-session limits (quotas.go)
 	Live   Live   // live event streams (live.go)
+
+	// MatchTicketTTL is how long a matchmaking ticket lives after its last
+	// heartbeat (JOIN again, or an open WatchQueue).
+	MatchTicketTTL time.Duration
+	// MatchMaxWait is how long the oldest ticket of a queue waits for a full
+	// session before the matchmaker starts one with fewer players (when the
+	// game allows it).
+	MatchMaxWait time.Duration
 }
 
 // PasswordHashConfig is the argon2id cost.
@@ -142,6 +150,9 @@ func Load(getenv func(string) string) (Config, error) {
 
 		TwitchValidateURL: r.str("OOF_TWITCH_VALIDATE_URL", "https://id.twitch.tv/oauth2/validate"),
 		TwitchClientIDs:   r.list("OOF_TWITCH_CLIENT_IDS", ""),
+
+		MatchTicketTTL: r.duration("OOF_MATCH_TICKET_TTL", 30*time.Second),
+		MatchMaxWait:   r.duration("OOF_MATCH_MAX_WAIT", 30*time.Second),
 	}
 	c.Quotas = r.quotas()
 	c.Live = r.live()

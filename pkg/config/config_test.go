@@ -56,6 +56,8 @@ func TestDefaults(t *testing.T) {
 		TwitchClientIDs:         nil,
 		Quotas:                  DefaultQuotas(),
 		Live:                    DefaultLive(),
+		MatchTicketTTL:          30 * time.Second,
+		MatchMaxWait:            30 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

@@ -8,6 +8,9 @@ type Step struct {
 	SQL  string
 	Args []any
 	// Scan reads the statement's one result row; nil means it returns none.
+	// A step that refuses must make its statement fail in PostgreSQL (e.g.
+	// 1/count(*) over what it changed), never refuse in Scan: the COMMIT
+	// goes in the same pipeline and would still pass.
 	Scan func(pgx.Row) error
 	// Fail turns the statement's error into the caller's (nil: as is).
 	Fail func(error) error

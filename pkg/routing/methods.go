@@ -14,6 +14,8 @@ const (
 	TargetQuery     Target = "query"
 	TargetProjector Target = "projector"
 	TargetAll       Target = "all"
+	// TargetMatchmaker runs the matchmaker worker (no RPCs of its own).
+	TargetMatchmaker Target = "matchmaker"
 )
 
 // TargetStream serves the long-lived streams (docs/realtime.md), so open

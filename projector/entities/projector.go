@@ -9,7 +9,6 @@ package entities
 import (
 	"context"
 	"fmt"
-	"github.com/oof-gg/platform/projector"
 	"log/slog"
 	"sync"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Name is the projector's name.

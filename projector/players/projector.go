@@ -4,7 +4,6 @@ package players
 import (
 	"context"
 	"fmt"
-	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -12,6 +11,7 @@ import (
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Name is the projector's name (consumer group and offset rows).

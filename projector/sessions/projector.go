@@ -5,7 +5,6 @@ package sessions
 import (
 	"context"
 	"fmt"
-	"github.com/oof-gg/platform/projector"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -14,6 +13,7 @@ import (
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Name is the projector's name.

@@ -11,7 +11,6 @@ package trending
 import (
 	"context"
 	"fmt"
-	"github.com/oof-gg/platform/projector"
 	"log/slog"
 	"math"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
+	"github.com/oof-gg/platform/projector"
 )
 
 // Name is the projector's name.

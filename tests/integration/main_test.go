@@ -34,6 +34,10 @@ func run(m *testing.M) int {
 		// Not the defaults, so the quota tests (which read env.Cfg.Quotas)
 		// also show the settings reach the handlers.
 		c.Quotas = config.Quotas{OpenSessionsPerUser: 4, SessionReservePercent: 25, EntitiesPerSession: 600, EntityBytesPerSession: 4 << 20}
+		// Short, so the matchmaking tests see tickets expire and smaller
+		// sessions start within seconds.
+		c.MatchTicketTTL = 4 * time.Second
+		c.MatchMaxWait = time.Second
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start platform:", err)
