@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,7 +54,13 @@ type liveConn struct {
 	ended  chan error
 	cancel context.CancelFunc
 	who    actor
+	// reading is held by pause: the reader stops taking events off the
+	// stream, as a slow client would.
+	reading sync.Mutex
 }
+
+func (c *liveConn) pause()  { c.reading.Lock() }
+func (c *liveConn) resume() { c.reading.Unlock() }
 
 type openOpts struct {
 	instance bool
@@ -104,6 +111,8 @@ func tryOpenLive(ctx context.Context, conn *grpc.ClientConn, a actor, sessionID 
 	c := &liveConn{st: st, in: make(chan *gamepb.GameEvent, 4096), ended: make(chan error, 1), cancel: cancel, who: a}
 	go func() {
 		for {
+			c.reading.Lock()
+			c.reading.Unlock() // a gate: waits while paused
 			ev, err := st.Recv()
 			if err != nil {
 				c.ended <- err
