@@ -33,6 +33,7 @@ fuzz: ## run the request-validation fuzz targets for a while
 	@go test ./command/session/ -run '^$$' -fuzz FuzzCreateSessionInput -fuzztime 20s
 	@go test ./command/entity/ -run '^$$' -fuzz FuzzCreateEntityInput -fuzztime 20s
 	@go test ./pkg/grpcx/ -run '^$$' -fuzz FuzzCodecUnmarshal -fuzztime 20s
+	@go test ./command/live/ -run '^$$' -fuzz FuzzLiveEventInput -fuzztime 20s
 
 infra-status: ## show the local infrastructure
 	@scripts/infra.sh status

@@ -20,7 +20,7 @@ import (
 const composeFile = "../compose.yaml"
 
 // oofTargets are the services running the oof binary (the image built from ./Dockerfile).
-var oofTargets = []string{"migrate", "command", "query", "projector", "matchmaker"}
+var oofTargets = []string{"migrate", "command", "query", "projector", "matchmaker", "stream"}
 
 // wantDependsOn is the start-up order: infra healthy -> migrate done -> targets
 // healthy -> envoy.
@@ -36,9 +36,11 @@ var wantDependsOn = map[string]map[string]string{
 	"query":      targetDeps,
 	"projector":  targetDeps,
 	"matchmaker": targetDeps,
+	"stream":     targetDeps,
 	"envoy": {
 		"command": types.ServiceConditionHealthy,
 		"query":   types.ServiceConditionHealthy,
+		"stream":  types.ServiceConditionHealthy,
 	},
 }
 

@@ -43,6 +43,7 @@ const (
 var clusterFor = map[routing.Target]string{
 	routing.TargetCommand: "oof_command",
 	routing.TargetQuery:   "oof_query",
+	routing.TargetStream:  "oof_stream",
 }
 
 // envoyConfig is envoy.yaml parsed, validated and with the pieces the tests need

@@ -200,7 +200,7 @@ func TestEnvoyCORS(t *testing.T) {
 
 func TestEnvoyClusters(t *testing.T) {
 	cfg := loadEnvoy(t)
-	want := map[string]string{"oof_command": "command", "oof_query": "query"}
+	want := map[string]string{"oof_command": "command", "oof_query": "query", "oof_stream": "stream"}
 	if len(cfg.clusters) != len(want) {
 		t.Errorf("clusters %v, want exactly %v", keys(cfg.clusters), want)
 	}

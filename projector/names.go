@@ -12,3 +12,7 @@ const (
 	Players  = "players"
 	Trending = "trending"
 )
+
+// Live fans live events out into Redis streams (projector/live); its
+// offsets are kept in Redis.
+const Live = "live"

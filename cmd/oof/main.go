@@ -49,7 +49,7 @@ func run(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		return fmt.Errorf("unknown subcommand %q (subcommands: deadletters; or flags: -target=...)", args[0])
 	}
-	target := flag.String("target", "all", "what to run: all, command, query, projector, migrate")
+	target := flag.String("target", "all", "what to run: all, command, query, projector, stream, migrate")
 	healthURL := flag.String("healthcheck", "", "GET this URL and exit 0 if it answers 200 (for container health checks)")
 	rebuild := flag.String("rebuild", "", "with -target=projector or all: empty this projector's read model and replay its topics from the start")
 	if err := flag.CommandLine.Parse(args); err != nil {
@@ -76,7 +76,7 @@ func run(args []string) error {
 		if err := platform.Prepare(ctx, cfg, log); err != nil {
 			return err
 		}
-	case routing.TargetCommand, routing.TargetQuery, routing.TargetProjector:
+	case routing.TargetCommand, routing.TargetQuery, routing.TargetProjector, routing.TargetStream:
 	case routing.TargetMatchmaker:
 	default:
 		return fmt.Errorf("unknown -target %q", *target)

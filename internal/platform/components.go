@@ -79,7 +79,6 @@ func (p *Platform) buildQuery(sec *security) {
 		TrendingWindow: 7 * 24 * time.Hour, Now: time.Now,
 	}).Mount(p.services)
 	querysession.NewGRPC(&querysession.Reader{Pool: p.infra.pool}).Mount(p.services)
-	p.mountWatchQueue()
 	p.mountEntityQueries()
 	p.mountPlayerQueries()
 }
@@ -107,6 +106,7 @@ func (p *Platform) buildProjectors() error {
 			return err
 		}
 		opts := []projection.Option{projection.WithMetrics(deadLetters), projection.WithMaxAttempts(p.cfg.ProjectorMaxAttempts)}
+		opts = append(opts, p.runnerOptions(proj)...)
 		if p.waiter != nil { // commands in this process: tell their waiter directly
 			opts = append(opts, projection.WithProgress(p.waiter.Advance))
 		}

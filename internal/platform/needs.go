@@ -41,6 +41,13 @@ var targetNeeds = map[routing.Target]needs{
 		connect: deps{postgres: true, redis: true},
 		ready:   deps{postgres: true, redis: true},
 	},
+	// The stream target checks membership in the session write model
+	// (PostgreSQL), reads and writes live state in Redis, and produces live
+	// events to Kafka itself: the Kafka ack is a live event's commit.
+	routing.TargetStream: {
+		connect: deps{postgres: true, redis: true, kafka: true},
+		ready:   deps{postgres: true, redis: true, kafka: true},
+	},
 	// Projectors consume Kafka into PostgreSQL, and some (trending,
 	// entities) mirror into Redis.
 	routing.TargetProjector: {

@@ -18,6 +18,7 @@ func TestNeedsOf(t *testing.T) {
 		// The command target opens its producer but stays ready without Kafka.
 		{routing.TargetCommand, pgRedis, pgRedis}, // Kafka is the outbox relay's own connection
 		{routing.TargetProjector, everything, everything},
+		{routing.TargetStream, everything, everything},
 		{routing.TargetAll, everything, everything},
 	}
 	for _, tc := range cases {

@@ -23,6 +23,7 @@ import (
 	"github.com/oof-gg/platform/pkg/grpcx"
 	"github.com/oof-gg/platform/pkg/idempotency"
 	"github.com/oof-gg/platform/pkg/middleware"
+	"github.com/oof-gg/platform/pkg/outbox"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/routing"
 )
@@ -40,6 +41,8 @@ type Platform struct {
 	// waiter is the command side's read-your-writes waiter, when this
 	// target runs commands; projectors in the same process feed it.
 	waiter *projection.Waiter
+	// outbox is the process's one outbox and relay, once built.
+	outbox *outbox.Outbox
 	// readyDeps is what ready checks (see needs.go).
 	readyDeps  deps
 	readyGauge prometheus.Gauge
@@ -110,6 +113,11 @@ func (p *Platform) build(ctx context.Context) error {
 	}
 	if p.runs(routing.TargetQuery) {
 		p.buildQuery(sec)
+	}
+	if p.runs(routing.TargetStream) {
+		if err := p.buildStream(ctx); err != nil {
+			return err
+		}
 	}
 	if p.runs(routing.TargetProjector) {
 		if err := p.buildProjectors(); err != nil {

@@ -15,7 +15,12 @@ import (
 // buildOutbox makes the command side's outbox and the relay that sends it to
 // Kafka. The relay connects to Kafka by itself and keeps retrying, so the
 // command target starts, and takes commands, while Kafka is away.
+// One process has one relay (its metrics are registered once): a second
+// caller (the stream target beside the command target) shares it.
 func (p *Platform) buildOutbox(ctx context.Context) (*outbox.Outbox, error) {
+	if p.outbox != nil {
+		return p.outbox, nil
+	}
 	connect := func() (sarama.SyncProducer, error) {
 		client, err := newKafkaClient(p.cfg, "oof-outbox-relay")
 		if err != nil {
@@ -37,7 +42,8 @@ func (p *Platform) buildOutbox(ctx context.Context) (*outbox.Outbox, error) {
 	p.infra.extraPools = append(p.infra.extraPools, relayPool)
 	relay := outbox.NewRelay(relayPool, connect, p.log, outbox.RelayOptions{Registerer: p.registry})
 	p.workers = append(p.workers, relay.Run)
-	return outbox.New(p.infra.pool, relay, time.Now), nil
+	p.outbox = outbox.New(p.infra.pool, relay, time.Now)
+	return p.outbox, nil
 }
 
 // pruneOutcomes forgets idempotency outcomes after a day: a client retries

@@ -24,6 +24,9 @@ const (
 	KindAborted
 	KindResourceExhausted
 	KindUnavailable
+	// KindOutOfRange: a position past what is kept (a live stream's resume
+	// id that left its window).
+	KindOutOfRange
 )
 
 // FieldViolation names one invalid request field.
@@ -76,6 +79,7 @@ func NotFound(msg string) *Error           { return New(KindNotFound, msg) }
 func AlreadyExists(msg string) *Error      { return New(KindAlreadyExists, msg) }
 func FailedPrecondition(msg string) *Error { return New(KindFailedPrecondition, msg) }
 func Aborted(msg string) *Error            { return New(KindAborted, msg) }
+func OutOfRange(msg string) *Error         { return New(KindOutOfRange, msg) }
 
 // ResourceExhausted tells the client to back off for retryAfter.
 func ResourceExhausted(msg string, retryAfter time.Duration) *Error {

@@ -21,6 +21,7 @@ var kindCodes = map[Kind]codes.Code{
 	KindAborted:            codes.Aborted,
 	KindResourceExhausted:  codes.ResourceExhausted,
 	KindUnavailable:        codes.Unavailable,
+	KindOutOfRange:         codes.OutOfRange,
 }
 
 // Code is the gRPC code for an error (OK for nil).

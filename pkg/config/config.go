@@ -83,6 +83,7 @@ type Config struct {
 	TwitchClientIDs []string
 
 	Quotas Quotas // per-user and per-session limits (quotas.go)
+	Live   Live   // live event streams (live.go)
 
 	// MatchTicketTTL is how long a matchmaking ticket lives after its last
 	// heartbeat (JOIN again, or an open WatchQueue).
@@ -154,6 +155,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MatchMaxWait:   r.duration("OOF_MATCH_MAX_WAIT", 30*time.Second),
 	}
 	c.Quotas = r.quotas()
+	c.Live = r.live()
 	if c.ProjectorGroupPrefix == "" {
 		c.ProjectorGroupPrefix = c.KafkaTopicPrefix
 	}

@@ -55,6 +55,7 @@ func TestDefaults(t *testing.T) {
 		TwitchValidateURL:       "https://id.twitch.tv/oauth2/validate",
 		TwitchClientIDs:         nil,
 		Quotas:                  DefaultQuotas(),
+		Live:                    DefaultLive(),
 		MatchTicketTTL:          30 * time.Second,
 		MatchMaxWait:            30 * time.Second,
 	}

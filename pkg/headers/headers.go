@@ -19,4 +19,7 @@ const (
 	// SetUserIDs makes UpdateSession's user_ids the whole member list,
 	// even when empty (the last member leaves).
 	SetUserIDs = "x-oof-set-user-ids"
+	// ResumeAfter is sent by a member reopening a live event stream with
+	// the id of the last event it saw: it receives what followed.
+	ResumeAfter = "x-oof-resume-after"
 )

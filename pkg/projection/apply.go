@@ -132,6 +132,9 @@ func (r *Runner) applyRecordWithRetry(ctx context.Context, topic string, partiti
 // deadLetterWithRetry writes the dead letter and moves the partition's
 // offset past the record in one transaction, retrying until that commits.
 func (r *Runner) deadLetterWithRetry(ctx context.Context, topic string, partition int32, m *sarama.ConsumerMessage, f failure) error {
+	if _, ok := r.proj.(DirectApplier); ok {
+		return r.deadLetterDirect(ctx, topic, partition, m, f)
+	}
 	var b backoff
 	for {
 		var dead []DeadLetter
@@ -171,6 +174,9 @@ func (r *Runner) deadLetterWithRetry(ctx context.Context, topic string, partitio
 // transaction with the partition's next offset. It returns the dead letters
 // it opened (undecodable records), to be reported only once committed.
 func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) ([]DeadLetter, error) {
+	if d, ok := r.proj.(DirectApplier); ok {
+		return r.applyDirect(ctx, d, topic, partition, batch)
+	}
 	hooks, _ := r.proj.(BatchHooks)
 	if hooks != nil {
 		hooks.BeforeBatch()

@@ -21,7 +21,10 @@ type Runner struct {
 	maxAttempts int
 	metrics     *Metrics
 	progress    func(projector, topic string, partition int32, next int64)
-	log         *slog.Logger
+	// offsets is where the runner resumes from (offsetstore.go);
+	// PostgreSQL's projector_offsets unless WithOffsetStore says otherwise.
+	offsets OffsetStore
+	log     *slog.Logger
 }
 
 // DefaultMaxAttempts is how often a record that fails deterministically is
@@ -65,6 +68,9 @@ func NewRunner(proj Projector, pool *pgxpool.Pool, client sarama.Client, groupPr
 	for _, o := range opts {
 		o(r)
 	}
+	if r.offsets == nil {
+		r.offsets = PostgresOffsets{Pool: pool}
+	}
 	r.metrics.track(proj.Name())
 	return r
 }
@@ -95,12 +101,13 @@ func (r *Runner) Run(ctx context.Context) error {
 	return nil
 }
 
-// Setup seeks every claimed partition to the offset stored in PostgreSQL, so
-// PostgreSQL, not Kafka's group offsets, decides where a projector resumes.
+// Setup seeks every claimed partition to the offset in the runner's offset
+// store (PostgreSQL unless WithOffsetStore), so it, not Kafka's group
+// offsets, decides where a projector resumes.
 func (r *Runner) Setup(sess sarama.ConsumerGroupSession) error {
 	for topic, partitions := range sess.Claims() {
 		for _, p := range partitions {
-			next, ok, err := loadOffset(sess.Context(), r.pool, r.proj.Name(), topic, p)
+			next, ok, err := r.offsets.Load(sess.Context(), r.proj.Name(), topic, p)
 			if err != nil {
 				return err
 			}

@@ -18,9 +18,13 @@ const (
 	TargetMatchmaker Target = "matchmaker"
 )
 
+// TargetStream serves the long-lived streams (docs/realtime.md), so open
+// connections scale apart from reads.
+const TargetStream Target = "stream"
+
 // Owners maps every full gRPC method name ("/pkg.Service/Method") of the
-// public API to the target that serves it. Writes go to command, reads and
-// streams to query.
+// public API to the target that serves it. Writes go to command, reads to
+// query, and the long-lived streams to stream.
 func Owners() map[string]Target {
 	return map[string]Target{
 		"/v1.api.auth.AuthService/Register":      TargetCommand,
@@ -42,11 +46,11 @@ func Owners() map[string]Target {
 		"/v1.api.common.GameService/GetEntity":     TargetQuery,
 		"/v1.api.common.GameService/GetGame":       TargetQuery,
 		"/v1.api.common.GameService/TrendingGame":  TargetQuery,
-		"/v1.api.common.GameService/StreamEvents":  TargetQuery,
-		"/v1.api.common.GameService/WatchQueue":    TargetQuery,
+		"/v1.api.common.GameService/StreamEvents":  TargetStream,
+		"/v1.api.common.GameService/WatchQueue":    TargetStream,
 
-		"/v1.api.common.GlobalService/StreamEvents":   TargetQuery,
-		"/v1.api.common.InstanceService/StreamEvents": TargetQuery,
+		"/v1.api.common.GlobalService/StreamEvents":   TargetStream,
+		"/v1.api.common.InstanceService/StreamEvents": TargetStream,
 
 		"/v1.api.common.PlayerService/CreatePlayer": TargetCommand,
 		"/v1.api.common.PlayerService/UpdatePlayer": TargetCommand,

@@ -74,6 +74,12 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_QUOTA_SESSION_RESERVE_PERCENT=" + n(int64(cfg.Quotas.SessionReservePercent)),
 		"OOF_QUOTA_ENTITIES_PER_SESSION=" + n(int64(cfg.Quotas.EntitiesPerSession)),
 		"OOF_QUOTA_ENTITY_BYTES_PER_SESSION=" + n(cfg.Quotas.EntityBytesPerSession),
+		"OOF_LIVE_RATE=" + n(int64(cfg.Live.Rate)),
+		"OOF_LIVE_BURST=" + n(int64(cfg.Live.Burst)),
+		"OOF_LIVE_WINDOW=" + n(int64(cfg.Live.Window)),
+		"OOF_LIVE_EXPIRY=" + d(cfg.Live.Expiry),
+		"OOF_LIVE_BUFFER=" + n(int64(cfg.Live.Buffer)),
+		"OOF_LIVE_MAX_EVENT_BYTES=" + n(int64(cfg.Live.MaxEventBytes)),
 	}
 }
 

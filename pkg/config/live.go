@@ -1,0 +1,39 @@
+package config
+
+import "time"
+
+// Live is the settings of live event streams (docs/realtime.md, Live
+// events).
+type Live struct {
+	// Rate is how many live events per second one player may send (a token
+	// bucket refilled at Rate, holding up to Burst).
+	Rate  int
+	Burst int
+	// Window is how many recent events a session's Redis stream keeps: what
+	// a reconnecting member can resume from.
+	Window int
+	// Expiry drops a session's stream this long after its last event.
+	Expiry time.Duration
+	// Buffer is how many events a member's connection may fall behind
+	// before it is dropped with RESOURCE_EXHAUSTED.
+	Buffer int
+	// MaxEventBytes bounds one event's encoded size.
+	MaxEventBytes int
+}
+
+// DefaultLive is used when nothing is configured.
+func DefaultLive() Live {
+	return Live{Rate: 20, Burst: 40, Window: 1000, Expiry: 24 * time.Hour, Buffer: 256, MaxEventBytes: 16 << 10}
+}
+
+func (r *reader) live() Live {
+	d := DefaultLive()
+	return Live{
+		Rate:          r.integer("OOF_LIVE_RATE", d.Rate, 1, 100_000),
+		Burst:         r.integer("OOF_LIVE_BURST", d.Burst, 1, 1_000_000),
+		Window:        r.integer("OOF_LIVE_WINDOW", d.Window, 10, 1_000_000),
+		Expiry:        r.duration("OOF_LIVE_EXPIRY", d.Expiry),
+		Buffer:        r.integer("OOF_LIVE_BUFFER", d.Buffer, 1, 100_000),
+		MaxEventBytes: r.integer("OOF_LIVE_MAX_EVENT_BYTES", d.MaxEventBytes, 256, 1<<20),
+	}
+}
