@@ -16,3 +16,7 @@ const (
 // Live fans live events out into Redis streams (projector/live); its
 // offsets are kept in Redis.
 const Live = "live"
+
+// Global fans global events out into one Redis stream (projector/global);
+// its offsets are kept in Redis.
+const Global = "global"

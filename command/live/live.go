@@ -92,6 +92,47 @@ func (p *Publisher) Publish(ctx context.Context, caller auth.Principal, ev *game
 		return Result{}, apperr.FailedPrecondition("the session is finished or deleted")
 	}
 	out := proto.Clone(ev).(*gamepb.GameEvent)
+	out.PlayerId = proto.String(caller.UserID)
+	res, err := p.append(ctx, out, m.gameID, role)
+	if err != nil || res.Duplicate {
+		return res, err
+	}
+	if out.GetType() == gamepb.GameEvent_TYPE_COMPLETION && p.Finish != nil {
+		if err := p.Finish(ctx, caller, out.GetSessionId(), m.gameID); err != nil && !apperr.Is(err, apperr.KindFailedPrecondition) {
+			// The completion is on the log; the instance may finish the
+			// session again with UpdateSession.
+			p.Log.WarnContext(ctx, "finishing the session after TYPE_COMPLETION failed", "session_id", out.GetSessionId(), "err", err)
+			return Result{Event: out}, err
+		}
+		p.members.forget(out.GetSessionId())
+	}
+	return Result{Event: out}, nil
+}
+
+// PublishSystem appends an event the platform itself originates (presence
+// joined/left, docs/realtime.md) into its session's stream: a TYPE_SYSTEM
+// event from no member, so neither the sender's rate limit nor its
+// membership applies; the event keeps its player_id (the player it is
+// about). The session must exist and still be live.
+func (p *Publisher) PublishSystem(ctx context.Context, ev *gamepb.GameEvent) (Result, error) {
+	if err := CheckEvent(ev, p.Limits.MaxEventBytes); err != nil {
+		return Result{}, err
+	}
+	m, err := p.members.get(ctx, p.Store, ev.GetSessionId(), p.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	if !m.live {
+		return Result{}, apperr.FailedPrecondition("the session is finished or deleted")
+	}
+	out := proto.Clone(ev).(*gamepb.GameEvent)
+	out.Type = gamepb.GameEvent_TYPE_SYSTEM
+	return p.append(ctx, out, m.gameID, eventspb.LiveEvent_SENDER_ROLE_INSTANCE)
+}
+
+// append fills the server's fields of out (its id when empty, timestamp,
+// game id), drops a repeated id and produces it to the log.
+func (p *Publisher) append(ctx context.Context, out *gamepb.GameEvent, gameID string, role eventspb.LiveEvent_SenderRole) (Result, error) {
 	if out.GetId() == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -100,8 +141,7 @@ func (p *Publisher) Publish(ctx context.Context, caller auth.Principal, ev *game
 		out.Id = proto.String(id.String())
 	}
 	out.Timestamp = p.Now().UnixMilli()
-	out.PlayerId = proto.String(caller.UserID)
-	out.GameId = proto.String(m.gameID)
+	out.GameId = proto.String(gameID)
 
 	seen := p.Keys.Key("live", "seen", out.GetSessionId(), out.GetId())
 	first, err := p.Redis.SetNX(ctx, seen, "1", SeenTTL).Result()
@@ -122,15 +162,6 @@ func (p *Publisher) Publish(ctx context.Context, caller auth.Principal, ev *game
 		// events with one id — the price of at-least-once.)
 		_ = p.Redis.Del(context.WithoutCancel(ctx), seen).Err()
 		return Result{}, err
-	}
-	if out.GetType() == gamepb.GameEvent_TYPE_COMPLETION && p.Finish != nil {
-		if err := p.Finish(ctx, caller, out.GetSessionId(), m.gameID); err != nil && !apperr.Is(err, apperr.KindFailedPrecondition) {
-			// The completion is on the log; the instance may finish the
-			// session again with UpdateSession.
-			p.Log.WarnContext(ctx, "finishing the session after TYPE_COMPLETION failed", "session_id", out.GetSessionId(), "err", err)
-			return Result{Event: out}, err
-		}
-		p.members.forget(out.GetSessionId())
 	}
 	return Result{Event: out}, nil
 }

@@ -31,7 +31,7 @@ const (
 
 func topicSpecs(cfg config.Config) []eventlog.TopicSpec {
 	var specs []eventlog.TopicSpec
-	for _, t := range []string{TopicUser, TopicGame, TopicSession, TopicEntity, TopicPlayer, TopicLive} {
+	for _, t := range []string{TopicUser, TopicGame, TopicSession, TopicEntity, TopicPlayer, TopicLive, TopicGlobal} {
 		specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(t), Partitions: cfg.KafkaPartitions})
 	}
 	specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(TopicMatchmaking), Partitions: cfg.KafkaPartitions})

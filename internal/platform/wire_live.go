@@ -18,6 +18,7 @@ import (
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/redisx"
+	projglobal "github.com/oof-gg/platform/projector/global"
 	projlive "github.com/oof-gg/platform/projector/live"
 	querylive "github.com/oof-gg/platform/query/live"
 )
@@ -61,7 +62,8 @@ func (p *Platform) buildStream(ctx context.Context) error {
 		Finish: finish, Now: time.Now, Log: p.log.With("component", "command/live"),
 	}
 	hub := querylive.NewHub(hubRedis, p.cfg.RedisKeyPrefix, p.cfg.Live.Buffer, p.log.With("component", "query/live"))
-	(&querylive.Streams{Hub: hub, Publisher: pub}).Mount(p.services)
+	(&querylive.Streams{Hub: hub, Publisher: pub, Hook: p.presenceTracker(pub)}).Mount(p.services)
+	p.mountGlobal(producer, hubRedis)
 	// WatchQueue is a long-lived stream too (pkg/routing).
 	p.mountWatchQueue()
 	return nil
@@ -97,10 +99,11 @@ func (p *Platform) liveProjector() projection.Projector {
 	return projlive.New(p.cfg.Topic(TopicLive), p.infra.rdb, p.cfg.RedisKeyPrefix, p.cfg.Live.Window, p.cfg.Live.Expiry)
 }
 
-// runnerOptions are a projector's own runner options: the live projector
-// keeps its offsets in Redis, beside its read model.
+// runnerOptions are a projector's own runner options: the live and global
+// projectors keep their offsets in Redis, beside their streams.
 func (p *Platform) runnerOptions(proj projection.Projector) []projection.Option {
-	if _, ok := proj.(*projlive.Projector); ok {
+	switch proj.(type) {
+	case *projlive.Projector, *projglobal.Projector:
 		return []projection.Option{projection.WithOffsetStore(projection.RedisOffsets{Redis: p.infra.rdb, Prefix: p.cfg.RedisKeyPrefix})}
 	}
 	return nil

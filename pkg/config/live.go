@@ -19,11 +19,15 @@ type Live struct {
 	Buffer int
 	// MaxEventBytes bounds one event's encoded size.
 	MaxEventBytes int
+	// PresenceTTL is how long a conn stays present after its last
+	// heartbeat (an open stream heartbeats every third of it): how long a
+	// crashed instance's or broken conn's members linger.
+	PresenceTTL time.Duration
 }
 
 // DefaultLive is used when nothing is configured.
 func DefaultLive() Live {
-	return Live{Rate: 20, Burst: 40, Window: 1000, Expiry: 24 * time.Hour, Buffer: 256, MaxEventBytes: 16 << 10}
+	return Live{Rate: 20, Burst: 40, Window: 1000, Expiry: 24 * time.Hour, Buffer: 256, MaxEventBytes: 16 << 10, PresenceTTL: 30 * time.Second}
 }
 
 func (r *reader) live() Live {
@@ -35,5 +39,6 @@ func (r *reader) live() Live {
 		Expiry:        r.duration("OOF_LIVE_EXPIRY", d.Expiry),
 		Buffer:        r.integer("OOF_LIVE_BUFFER", d.Buffer, 1, 100_000),
 		MaxEventBytes: r.integer("OOF_LIVE_MAX_EVENT_BYTES", d.MaxEventBytes, 256, 1<<20),
+		PresenceTTL:   r.duration("OOF_PRESENCE_TTL", d.PresenceTTL),
 	}
 }

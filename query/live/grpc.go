@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -33,6 +34,8 @@ type Publisher interface {
 type Streams struct {
 	Hub       *Hub
 	Publisher Publisher
+	// Hook, when set, is told of each stream's life (presence).
+	Hook ConnHook
 }
 
 type gameStreams struct {
@@ -79,7 +82,8 @@ func (s *Streams) serve(st stream, instance bool) error {
 	if !validID(sessionID) {
 		return apperr.Invalid("session_id", "the first message must name the session (a UUID)")
 	}
-	if _, err := s.Publisher.CheckMember(ctx, caller, sessionID); err != nil {
+	gameID, err := s.Publisher.CheckMember(ctx, caller, sessionID)
+	if err != nil {
 		return err
 	}
 	if instance {
@@ -91,16 +95,28 @@ func (s *Streams) serve(st stream, instance bool) error {
 			return authz.Denied("open an instance stream (game instances only: the service role or the game's owner)")
 		}
 	}
-	conn, err := s.Hub.Subscribe(ctx, sessionID, resumeAfter(ctx))
+	after := resumeAfter(ctx)
+	conn, err := s.Hub.Subscribe(ctx, sessionID, after)
 	if err != nil {
 		return err
 	}
 	defer s.Hub.Leave(sessionID, conn)
+	greeting, clean, err := s.opened(ctx, ConnInfo{Caller: caller, SessionID: sessionID, GameID: gameID,
+		Instance: instance, Resumed: after != ""})
+	if err != nil {
+		return err
+	}
+	defer clean.report()
 
 	refusals := make(chan *gamepb.GameEvent, 16)
 	received := make(chan error, 1)
 	go func() { received <- s.receive(ctx, st, caller, sessionID, first, refusals) }()
 
+	for _, ev := range greeting {
+		if err := st.Send(ev); err != nil {
+			return err
+		}
+	}
 	for _, e := range conn.Backlog {
 		if conn.Fresh(e) {
 			if err := st.Send(e.Event); err != nil {
@@ -124,6 +140,7 @@ func (s *Streams) serve(st stream, instance bool) error {
 			return conn.Err()
 		case err := <-received:
 			if errors.Is(err, io.EOF) {
+				clean.set()
 				return nil
 			}
 			return err
@@ -131,6 +148,38 @@ func (s *Streams) serve(st stream, instance bool) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// closing reports a conn's end to the hook once.
+type closing struct {
+	hook  ConnHook
+	info  ConnInfo
+	clean bool
+}
+
+func (c *closing) set() { c.clean = true }
+
+func (c *closing) report() {
+	if c.hook != nil {
+		c.hook.Closed(c.info, c.clean)
+	}
+}
+
+// opened tells the hook of a new conn and returns what to send it first.
+func (s *Streams) opened(ctx context.Context, info ConnInfo) ([]*gamepb.GameEvent, *closing, error) {
+	if s.Hook == nil {
+		return nil, &closing{}, nil
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, nil, apperr.Internal("conn id", err)
+	}
+	info.ID = id.String()
+	greeting, err := s.Hook.Opened(ctx, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	return greeting, &closing{hook: s.Hook, info: info}, nil
 }
 
 // receive publishes what the member sends until the stream ends.
