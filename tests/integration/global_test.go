@@ -2,7 +2,10 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 	globalpb "github.com/oof-gg/platform/api/gen/v1/api/global"
 	"github.com/oof-gg/platform/internal/platform"
+	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/tests/harness"
 )
 
@@ -23,6 +27,9 @@ type globalConn struct {
 	in    chan *globalpb.GlobalEvent
 	ended chan error
 	who   actor
+	// reading is held while paused: the client stops reading, as a slow
+	// one would.
+	reading sync.Mutex
 }
 
 // openGlobal opens a's global stream on conn and waits for its
@@ -38,6 +45,8 @@ func openGlobal(t *testing.T, ctx context.Context, conn *grpc.ClientConn, a acto
 	c := &globalConn{st: st, in: make(chan *globalpb.GlobalEvent, 1024), ended: make(chan error, 1), who: a}
 	go func() {
 		for {
+			c.reading.Lock()
+			c.reading.Unlock() // a gate: waits while paused
 			ev, err := st.Recv()
 			if err != nil {
 				c.ended <- err
@@ -76,6 +85,13 @@ func (c *globalConn) send(t *testing.T, id, name string, typ globalpb.GlobalEven
 	}
 }
 
+// runIDs makes event ids unique to one run: a repeated id is dropped for
+// 10 minutes.
+func runIDs() func(string) string {
+	run := uniqueName("r")
+	return func(id string) string { return run + "-" + id }
+}
+
 func withID(id string) func(*globalpb.GlobalEvent) bool {
 	return func(ev *globalpb.GlobalEvent) bool { return ev.GetId() == id }
 }
@@ -104,6 +120,7 @@ func globalOnTopic(t *testing.T, ctx context.Context) []*eventspb.GlobalEventSen
 // open, and nothing of it reaches the log.
 func TestGlobalEventsReachEveryClient(t *testing.T) {
 	ctx := testCtx(t)
+	id := runIDs()
 	second := startStreamTarget(t, ctx, nil)
 	admin, svc := signInAs(t, ctx, "admin"), signInAs(t, ctx, "service")
 	p1, p2 := signInAs(t, ctx, "player"), signInAs(t, ctx, "player")
@@ -113,9 +130,9 @@ func TestGlobalEventsReachEveryClient(t *testing.T) {
 	cs := openGlobal(t, ctx, env.Conn, svc)
 
 	start := time.Now().Add(-time.Second).UnixMilli()
-	ca.send(t, "ann-1", "maintenance", globalpb.GlobalEvent_ANNOUNCEMENT)
+	ca.send(t, id("ann-1"), "maintenance", globalpb.GlobalEvent_ANNOUNCEMENT)
 	for _, c := range []*globalConn{c1, c2, ca, cs} {
-		got := c.until(t, withID("ann-1"))
+		got := c.until(t, withID(id("ann-1")))
 		ev := got[len(got)-1]
 		if ev.GetPlayerId() != admin.id || ev.GetTimestamp() < start || ev.GetEventName() != "maintenance" ||
 			ev.GetType() != globalpb.GlobalEvent_ANNOUNCEMENT {
@@ -123,44 +140,44 @@ func TestGlobalEventsReachEveryClient(t *testing.T) {
 		}
 	}
 
-	cs.send(t, "svc-1", "tournament", globalpb.GlobalEvent_EVENT)
+	cs.send(t, id("svc-1"), "tournament", globalpb.GlobalEvent_EVENT)
 	for _, c := range []*globalConn{c1, c2} {
-		if got := c.until(t, withID("svc-1")); got[len(got)-1].GetPlayerId() != svc.id {
+		if got := c.until(t, withID(id("svc-1"))); got[len(got)-1].GetPlayerId() != svc.id {
 			t.Fatalf("the service's event came as %v", got[len(got)-1])
 		}
 	}
 
-	c1.send(t, "bad-1", "spam", globalpb.GlobalEvent_ANNOUNCEMENT)
+	c1.send(t, id("bad-1"), "spam", globalpb.GlobalEvent_ANNOUNCEMENT)
 	got := c1.until(t, func(ev *globalpb.GlobalEvent) bool { return ev.GetEventName() == "error" })
 	refusal := got[len(got)-1]
 	if codes.Code(refusal.GetAttributes()["code"].GetIntValue()) != codes.PermissionDenied ||
-		refusal.GetAttributes()["ref"].GetStringValue() != "bad-1" || refusal.GetType() != globalpb.GlobalEvent_ALERT {
+		refusal.GetAttributes()["ref"].GetStringValue() != id("bad-1") || refusal.GetType() != globalpb.GlobalEvent_ALERT {
 		t.Fatalf("refusal %v", refusal)
 	}
-	ca.send(t, "ann-2", "after", globalpb.GlobalEvent_ALERT)
-	if got := c1.until(t, withID("ann-2")); slices.ContainsFunc(got, withID("bad-1")) {
+	ca.send(t, id("ann-2"), "after", globalpb.GlobalEvent_ALERT)
+	if got := c1.until(t, withID(id("ann-2"))); slices.ContainsFunc(got, withID(id("bad-1"))) {
 		t.Fatal("the refused event was delivered")
 	}
-	c2.until(t, withID("ann-2"))
+	c2.until(t, withID(id("ann-2")))
 
 	var onLog []string
 	for _, ge := range globalOnTopic(t, ctx) {
-		if !slices.Contains([]string{"ann-1", "svc-1", "bad-1", "ann-2"}, ge.GetEvent().GetId()) {
+		if !slices.Contains([]string{id("ann-1"), id("svc-1"), id("bad-1"), id("ann-2")}, ge.GetEvent().GetId()) {
 			continue // another test's
 		}
 		onLog = append(onLog, ge.GetEvent().GetId())
 		switch ge.GetEvent().GetId() {
-		case "ann-1":
+		case id("ann-1"):
 			if ge.GetSenderRole() != eventspb.GlobalEventSent_SENDER_ROLE_ADMIN {
 				t.Fatalf("ann-1's role %v", ge.GetSenderRole())
 			}
-		case "svc-1":
+		case id("svc-1"):
 			if ge.GetSenderRole() != eventspb.GlobalEventSent_SENDER_ROLE_SERVICE {
 				t.Fatalf("svc-1's role %v", ge.GetSenderRole())
 			}
 		}
 	}
-	if want := []string{"ann-1", "svc-1", "ann-2"}; !slices.Equal(onLog, want) {
+	if want := []string{id("ann-1"), id("svc-1"), id("ann-2")}; !slices.Equal(onLog, want) {
 		t.Fatalf("the log holds %v, want %v", onLog, want)
 	}
 }
@@ -169,6 +186,7 @@ func TestGlobalEventsReachEveryClient(t *testing.T) {
 // from an admin is refused without ending it.
 func TestGlobalRefusals(t *testing.T) {
 	ctx := testCtx(t)
+	id := runIDs()
 	st, err := commonpb.NewGlobalServiceClient(env.Conn).StreamEvents(ctx)
 	if err == nil {
 		_, err = st.Recv()
@@ -182,6 +200,47 @@ func TestGlobalRefusals(t *testing.T) {
 	if c := codes.Code(got[len(got)-1].GetAttributes()["code"].GetIntValue()); c != codes.InvalidArgument {
 		t.Fatalf("a bad event was answered %v", c)
 	}
-	ca.send(t, "ok-1", "fine", globalpb.GlobalEvent_CUSTOM)
-	ca.until(t, withID("ok-1"))
+	ca.send(t, id("ok-1"), "fine", globalpb.GlobalEvent_CUSTOM)
+	ca.until(t, withID(id("ok-1")))
+}
+
+// A client that does not read is dropped with RESOURCE_EXHAUSTED once its
+// buffer (4 events on its instance) is full; the others receive
+// everything.
+func TestGlobalSlowClientIsDropped(t *testing.T) {
+	ctx := testCtx(t)
+	id := runIDs()
+	small := func(c *config.Config) { c.Live.Buffer = 4 }
+	conn := startStreamTarget(t, ctx, small, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	admin := signInAs(t, ctx, "admin")
+	slow := openGlobal(t, ctx, conn, signInAs(t, ctx, "player"))
+	fast := openGlobal(t, ctx, env.Conn, signInAs(t, ctx, "player"))
+	ca := openGlobal(t, ctx, env.Conn, admin)
+
+	slow.reading.Lock()
+	attrs := map[string]*globalpb.GlobalEvent_EventAttribute{}
+	for i := range 14 {
+		attrs[fmt.Sprintf("a%d", i)] = &globalpb.GlobalEvent_EventAttribute{
+			Value: &globalpb.GlobalEvent_EventAttribute_StringValue{StringValue: strings.Repeat("x", 1000)}}
+	}
+	const n = 60
+	for i := range n {
+		ev := &globalpb.GlobalEvent{Id: id(fmt.Sprintf("bulk-%d", i)), EventName: "bulk", Attributes: attrs}
+		if err := ca.st.Send(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fast.until(t, withID(id(fmt.Sprintf("bulk-%d", n-1))))
+	slow.reading.Unlock()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case <-slow.in:
+		case err := <-slow.ended:
+			wantCode(t, err, codes.ResourceExhausted)
+			return
+		case <-deadline:
+			t.Fatal("the slow client is still connected")
+		}
+	}
 }
