@@ -26,14 +26,14 @@ import (
 const TopicGlobal = "oof.global.v1"
 
 // mountGlobal adds GlobalService.StreamEvents to the stream target, on the
-// stream target's producer and hub Redis pool.
-func (p *Platform) mountGlobal(producer *eventlog.Producer, hubRedis *redis.Client) {
+// stream target's producer and hub Redis pool; its clients count as online.
+func (p *Platform) mountGlobal(producer *eventlog.Producer, hubRedis *redis.Client, online *presence.Tracker) {
 	pub := &commandglobal.Publisher{
 		Producer: producer, Redis: p.infra.rdb, Keys: redisx.NewKeys(p.cfg.RedisKeyPrefix),
 		Topic: p.cfg.Topic(TopicGlobal), MaxBytes: p.cfg.Live.MaxEventBytes, Now: time.Now,
 	}
 	hub := queryglobal.NewHub(hubRedis, p.cfg.RedisKeyPrefix, p.cfg.Live.Buffer, p.log.With("component", "query/global"))
-	(&queryglobal.Stream{Hub: hub, Publisher: pub, Now: time.Now}).Mount(p.services)
+	(&queryglobal.Stream{Hub: hub, Publisher: pub, Online: online, Now: time.Now}).Mount(p.services)
 }
 
 // presenceTracker keeps the live streams' presence, announcing changes

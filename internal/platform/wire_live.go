@@ -62,8 +62,9 @@ func (p *Platform) buildStream(ctx context.Context) error {
 		Finish: finish, Now: time.Now, Log: p.log.With("component", "command/live"),
 	}
 	hub := querylive.NewHub(hubRedis, p.cfg.RedisKeyPrefix, p.cfg.Live.Buffer, p.log.With("component", "query/live"))
-	(&querylive.Streams{Hub: hub, Publisher: pub, Hook: p.presenceTracker(pub)}).Mount(p.services)
-	p.mountGlobal(producer, hubRedis)
+	tracker := p.presenceTracker(pub)
+	(&querylive.Streams{Hub: hub, Publisher: pub, Hook: tracker}).Mount(p.services)
+	p.mountGlobal(producer, hubRedis, tracker)
 	// WatchQueue is a long-lived stream too (pkg/routing).
 	p.mountWatchQueue()
 	return nil

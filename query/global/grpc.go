@@ -33,7 +33,15 @@ type Stream struct {
 	commonpb.UnimplementedGlobalServiceServer
 	Hub       *Hub
 	Publisher Publisher
-	Now       func() time.Time
+	// Online, when set, counts the client online while its stream is
+	// open (query/presence).
+	Online OnlineKeeper
+	Now    func() time.Time
+}
+
+// OnlineKeeper marks a user online until stop is called.
+type OnlineKeeper interface {
+	KeepOnline(ctx context.Context, userID string) (stop func())
 }
 
 // Mount adds the stream to services.
@@ -59,6 +67,9 @@ func (s *Stream) StreamEvents(st commonpb.GlobalService_StreamEventsServer) erro
 		return err
 	}
 	defer s.Hub.Leave(conn)
+	if s.Online != nil {
+		defer s.Online.KeepOnline(ctx, caller.UserID)()
+	}
 	hello := &globalpb.GlobalEvent{EventName: Connected, Type: globalpb.GlobalEvent_EVENT, Timestamp: s.Now().UnixMilli()}
 	if err := st.Send(hello); err != nil {
 		return err

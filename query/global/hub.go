@@ -32,7 +32,6 @@ type Hub struct {
 	mu     sync.Mutex
 	conns  map[*Conn]struct{}
 	cancel context.CancelFunc // the reader's, while there are conns
-	last   string             // the last entry id handed out
 }
 
 // NewHub returns a hub; buffer is each client's queue length.
@@ -80,7 +79,6 @@ func (h *Hub) Subscribe(ctx context.Context) (*Conn, error) {
 		if len(msgs) == 1 {
 			last = msgs[0].ID
 		}
-		h.last = last
 		rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		h.cancel = cancel
 		go h.read(rctx, last)
@@ -135,7 +133,6 @@ func (h *Hub) deliver(ctx context.Context, msgs []redis.XMessage) {
 		return // a reader stopped (a new one may own the conns now)
 	}
 	for _, m := range msgs {
-		h.last = m.ID
 		raw, _ := m.Values[projglobal.FieldEvent].(string)
 		ev := &globalpb.GlobalEvent{}
 		if err := proto.Unmarshal([]byte(raw), ev); err != nil {

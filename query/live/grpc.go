@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 
-	"github.com/google/uuid"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/proto"
@@ -170,11 +169,11 @@ func (s *Streams) opened(ctx context.Context, info ConnInfo) ([]*gamepb.GameEven
 	if s.Hook == nil {
 		return nil, &closing{}, nil
 	}
-	id, err := uuid.NewV7()
+	id, err := NewConnID()
 	if err != nil {
-		return nil, nil, apperr.Internal("conn id", err)
+		return nil, nil, err
 	}
-	info.ID = id.String()
+	info.ID = id
 	greeting, err := s.Hook.Opened(ctx, info)
 	if err != nil {
 		return nil, nil, err

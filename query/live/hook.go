@@ -3,14 +3,18 @@ package live
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 )
 
 // ConnInfo is one open conn into a session's events, as its gateway (the
 // gRPC streams here, the WebSocket gateway) knows it.
 type ConnInfo struct {
-	ID        string // unique per conn (a UUID)
+	ID string // unique per conn: NewConnID
+
 	Caller    auth.Principal
 	SessionID string
 	GameID    string
@@ -32,4 +36,13 @@ type ConnInfo struct {
 type ConnHook interface {
 	Opened(ctx context.Context, c ConnInfo) ([]*gamepb.GameEvent, error)
 	Closed(c ConnInfo, clean bool)
+}
+
+// NewConnID returns a fresh conn id (a UUIDv7).
+func NewConnID() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", apperr.Internal("conn id", err)
+	}
+	return id.String(), nil
 }

@@ -48,7 +48,14 @@ type Tracker struct {
 	log     *slog.Logger
 
 	mu    sync.Mutex
-	beats map[string]context.CancelFunc // conn id → its heartbeat
+	beats map[string]beating // conn id → its heartbeat
+}
+
+// beating is a conn's heartbeat goroutine: cancel stops it, done closes
+// when it has returned.
+type beating struct {
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 var _ querylive.ConnHook = (*Tracker)(nil)
@@ -56,7 +63,7 @@ var _ querylive.ConnHook = (*Tracker)(nil)
 // New returns a tracker; ttl is how long a conn outlives its last
 // heartbeat.
 func New(rdb *redis.Client, prefix string, ttl time.Duration, publish PublishFunc, log *slog.Logger) *Tracker {
-	return &Tracker{rdb: rdb, prefix: prefix, ttl: ttl, publish: publish, log: log, beats: map[string]context.CancelFunc{}}
+	return &Tracker{rdb: rdb, prefix: prefix, ttl: ttl, publish: publish, log: log, beats: map[string]beating{}}
 }
 
 func (t *Tracker) key(parts ...string) string {
@@ -81,10 +88,11 @@ func (t *Tracker) Opened(ctx context.Context, c querylive.ConnInfo) ([]*gamepb.G
 		return nil, err
 	}
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b := beating{cancel: cancel, done: make(chan struct{})}
 	t.mu.Lock()
-	t.beats[c.ID] = cancel
+	t.beats[c.ID] = b
 	t.mu.Unlock()
-	go t.heartbeat(hctx, c)
+	go func() { defer close(b.done); t.heartbeat(hctx, c) }()
 	if c.Resumed {
 		// What changed while it was away is in the events it missed.
 		return nil, nil
@@ -121,13 +129,17 @@ func (t *Tracker) Closed(c querylive.ConnInfo, clean bool) {
 	}
 }
 
+// stop ends a conn's heartbeat and waits for it, so no beat in flight
+// lands after the conn's leave and brings it back.
 func (t *Tracker) stop(connID string) {
 	t.mu.Lock()
-	if cancel, ok := t.beats[connID]; ok {
-		cancel()
-		delete(t.beats, connID)
-	}
+	b, ok := t.beats[connID]
+	delete(t.beats, connID)
 	t.mu.Unlock()
+	if ok {
+		b.cancel()
+		<-b.done
+	}
 }
 
 // beat adds or refreshes the conn, announcing a join.
@@ -155,15 +167,20 @@ func (t *Tracker) heartbeat(ctx context.Context, c querylive.ConnInfo) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			if err := t.beat(ctx, c); err != nil && ctx.Err() == nil {
+			// Not cancelled by stop: a beat runs to its end, then stop
+			// returns (see stop).
+			bctx, cancel := context.WithTimeout(context.Background(), t.ttl)
+			if err := t.beat(bctx, c); err != nil {
 				t.log.Warn("presence heartbeat failed", "session_id", c.SessionID, "err", err)
 			}
+			cancel()
 		}
 	}
 }
 
 // announce publishes a joined/left event into the session's stream. A
-// session that finished takes no more events; that is not worth a warning.
+// session that finished (or was deleted) takes no more events; that is not
+// worth a warning.
 func (t *Tracker) announce(ctx context.Context, name, sessionID, userID string, seq int64) {
 	ev := &gamepb.GameEvent{
 		EventName: proto.String(name), Type: gamepb.GameEvent_TYPE_SYSTEM,
@@ -173,7 +190,7 @@ func (t *Tracker) announce(ctx context.Context, name, sessionID, userID string, 
 			"seq":       {Value: &gamepb.GameEvent_EventAttribute_IntValue{IntValue: int32(seq)}},
 		},
 	}
-	if err := t.publish(context.WithoutCancel(ctx), ev); err != nil && !apperr.Is(err, apperr.KindFailedPrecondition) {
+	if err := t.publish(context.WithoutCancel(ctx), ev); err != nil && !apperr.Is(err, apperr.KindFailedPrecondition) && !apperr.Is(err, apperr.KindNotFound) {
 		t.log.Warn("presence: announcing failed", "event", name, "session_id", sessionID, "err", err)
 	}
 }

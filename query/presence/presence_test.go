@@ -133,3 +133,23 @@ func TestHeartbeatKeepsAConn(t *testing.T) {
 		t.Fatalf("announced %v", got)
 	}
 }
+
+// A global stream keeps its user online while open; after stop the mark
+// expires with the TTL.
+func TestKeepOnline(t *testing.T) {
+	ctx := context.Background()
+	rdb := redistest.Client(t)
+	prefix := fmt.Sprintf("ptest%d:", time.Now().UnixNano())
+	const ttl = 300 * time.Millisecond
+	tr := New(rdb, prefix, ttl, (&recorder{}).publish, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	stop := tr.KeepOnline(ctx, "dave")
+	time.Sleep(2 * ttl)
+	if online, _ := tr.Online(ctx, "dave"); !online["dave"] {
+		t.Fatal("dave is not online while his stream is open")
+	}
+	stop()
+	time.Sleep(ttl + 50*time.Millisecond)
+	if online, _ := tr.Online(ctx, "dave"); online["dave"] {
+		t.Fatal("dave is online after his stream ended and the TTL ran out")
+	}
+}

@@ -93,3 +93,11 @@ local out = {tonumber(redis.call('GET', KEYS[2]) or '0')}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')) do table.insert(out, m) end
 return out
 `)
+
+// onlineScript marks a user online for ttl. KEYS: online; ARGV: user, ttl ms.
+var onlineScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`)

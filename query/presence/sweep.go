@@ -72,3 +72,36 @@ func (t *Tracker) Online(ctx context.Context, users ...string) (map[string]bool,
 	}
 	return out, nil
 }
+
+// KeepOnline marks userID online while a conn that is not in a session (a
+// GlobalService stream) is open: it heartbeats like a session conn until
+// the returned stop is called, then the mark expires after the TTL.
+func (t *Tracker) KeepOnline(ctx context.Context, userID string) (stop func()) {
+	if userID == "" {
+		return func() {}
+	}
+	mark := func() {
+		bctx, cancel := context.WithTimeout(context.Background(), t.ttl)
+		defer cancel()
+		if err := onlineScript.Run(bctx, t.rdb, []string{t.key("online")}, userID, t.ttlMS()).Err(); err != nil {
+			t.log.Warn("presence: marking online failed", "err", err)
+		}
+	}
+	mark()
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(t.ttl/3, 10*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-hctx.Done():
+				return
+			case <-tick.C:
+				mark()
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
