@@ -11,4 +11,5 @@ const (
 	Entities = "entities"
 	Players  = "players"
 	Trending = "trending"
+	Scores   = "scores"
 )

@@ -68,6 +68,7 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 	p.mountJoinLeave(deps)
 	p.mountEntityCommands(deps)
 	p.mountPlayerCommands(deps)
+	p.mountScoreCommands(deps)
 	return nil
 }
 
@@ -82,6 +83,7 @@ func (p *Platform) buildQuery(sec *security) {
 	p.mountWatchQueue()
 	p.mountEntityQueries()
 	p.mountPlayerQueries()
+	p.mountScoreQueries()
 }
 
 func (p *Platform) trendingKey() string { return p.cfg.RedisKeyPrefix + "trending:games" }

@@ -5,5 +5,5 @@ import "github.com/oof-gg/platform/pkg/projection"
 // extraProjectors are the projectors of the entity and player features
 // (entities: a PostgreSQL read model plus a live Redis copy; players).
 func (p *Platform) extraProjectors() []projection.Projector {
-	return []projection.Projector{p.playersProjector(), p.entitiesProjector()}
+	return []projection.Projector{p.playersProjector(), p.entitiesProjector(), p.scoresProjector()}
 }
