@@ -15,8 +15,8 @@ import (
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/validate"
-	"github.com/oof-gg/platform/query/kit"
 	"github.com/oof-gg/platform/projector/scores"
+	"github.com/oof-gg/platform/query/kit"
 )
 
 // pageScript reads one page of a board (KEYS[1] sorted set, KEYS[2] player
