@@ -131,17 +131,25 @@ func startRelay(ctx context.Context, b *bench, shape rtShape) (r *relay, err err
 	if err := eventlog.EnsureTopics(admin, cfg.KafkaReplication, []eventlog.TopicSpec{{Name: r.topic, Partitions: cfg.KafkaPartitions}}); err != nil {
 		return nil, err
 	}
-	consumer, err := sarama.NewConsumerFromClient(client)
+	// The consumer gets a client of its own, as in the platform: a broker
+	// answers one request per connection at a time, so a produce behind a
+	// waiting fetch on a shared connection would wait for it.
+	cclient, err := sarama.NewClient(cfg.KafkaBrokers, sc)
+	if err != nil {
+		return nil, err
+	}
+	r.closers = append(r.closers, func() { _ = cclient.Close() })
+	consumer, err := sarama.NewConsumerFromClient(cclient)
 	if err != nil {
 		return nil, err
 	}
 	r.closers = append(r.closers, func() { _ = consumer.Close() })
-	parts, err := client.Partitions(r.topic)
+	parts, err := cclient.Partitions(r.topic)
 	if err != nil {
 		return nil, err
 	}
 	for _, part := range parts {
-		pc, err := consumer.ConsumePartition(r.topic, part, sarama.OffsetNewest)
+		pc, err := consumePartition(ctx, cclient, consumer, r.topic, part)
 		if err != nil {
 			return nil, err
 		}
@@ -303,5 +311,19 @@ func (r *relay) readConn(c net.Conn) {
 			continue
 		}
 		r.tr.got(member, p, seq, sent)
+	}
+}
+
+// consumePartition starts a consumer at the newest offset, retrying while
+// a just-created topic's partition has no leader the client knows of.
+func consumePartition(ctx context.Context, client sarama.Client, consumer sarama.Consumer, topic string, part int32) (sarama.PartitionConsumer, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pc, err := consumer.ConsumePartition(topic, part, sarama.OffsetNewest)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return pc, err
+		}
+		time.Sleep(200 * time.Millisecond)
+		_ = client.RefreshMetadata(topic)
 	}
 }
