@@ -44,6 +44,7 @@ func scenarios(b *bench) []scenario {
 		getSession(b),
 		getEntity(b),
 		projectionLag(b),
+		relayFloor(b), liveEvents(b), matchmakerPlacement(b), // realtime*.go, matchmaking.go
 	}
 }
 
