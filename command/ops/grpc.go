@@ -3,14 +3,12 @@ package ops
 import (
 	"context"
 
-
 	opspb "github.com/oof-gg/platform/api/gen/oof/ops/v1"
 	commandauth "github.com/oof-gg/platform/command/auth"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
 	"github.com/oof-gg/platform/pkg/grpcx"
 )
-
 
 // GRPC serves oof.ops.v1.OpsService. Every method is for admins only.
 type GRPC struct {
