@@ -42,7 +42,7 @@ func TestDecodeRecordEveryEventType(t *testing.T) {
 			payload, _ := proto.Marshal(mt.New().Interface())
 			m := &sarama.ConsumerMessage{Topic: "oof.x.v1", Partition: 2, Offset: 7, Key: []byte("k"), Value: payload,
 				Timestamp: time.Unix(1700000000, 0),
-				Headers: []*sarama.RecordHeader{{Key: []byte("ce_type"), Value: []byte(name)}, {Key: []byte("ce_id"), Value: []byte("id-1")}}}
+				Headers:   []*sarama.RecordHeader{{Key: []byte("ce_type"), Value: []byte(name)}, {Key: []byte("ce_id"), Value: []byte("id-1")}}}
 			line := DecodeRecord(m)
 			if line.Error != "" || line.Type != string(name) || line.Data == nil || line.Headers["ce_id"] != "id-1" {
 				t.Errorf("%s: %+v", name, line)
