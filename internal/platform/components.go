@@ -69,6 +69,7 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 	p.mountEntityCommands(deps)
 	p.mountPlayerCommands(deps)
 	p.mountScoreCommands(deps)
+	p.mountOps(svc, deps)
 	return nil
 }
 
