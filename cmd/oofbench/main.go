@@ -44,6 +44,7 @@ func scenarios(b *bench) []scenario {
 		getSession(b),
 		getEntity(b),
 		projectionLag(b),
+		submitScore(b), scoreLag(b), boardFloor(b), getLeaderboard(b), rankFloor(b), getPlayerRank(b), // scores.go
 	}
 }
 
