@@ -45,6 +45,7 @@ func scenarios(b *bench) []scenario {
 		getEntity(b),
 		projectionLag(b),
 		relayFloor(b), liveEvents(b), matchmakerPlacement(b), // realtime*.go, matchmaking.go
+		submitScore(b), scoreLag(b), boardFloor(b), getLeaderboard(b), rankFloor(b), getPlayerRank(b), // scores.go
 	}
 }
 
