@@ -11,6 +11,7 @@ const (
 	Entities = "entities"
 	Players  = "players"
 	Trending = "trending"
+	Scores   = "scores"
 )
 
 // Live fans live events out into Redis streams (projector/live); its

@@ -28,6 +28,9 @@ go vet ./...
 step "generated code is up to date"
 scripts/check-generated.sh
 
+step "event protos: no breaking change vs api/events.binpb, and it is up to date"
+scripts/check-events-schema.sh
+
 step "chromium for the browser test (Debian package)"
 scripts/infra.sh install-browser
 

@@ -44,6 +44,8 @@ func scenarios(b *bench) []scenario {
 		getSession(b),
 		getEntity(b),
 		projectionLag(b),
+		relayFloor(b), liveEvents(b), matchmakerPlacement(b), // realtime*.go, matchmaking.go
+		submitScore(b), scoreLag(b), boardFloor(b), getLeaderboard(b), rankFloor(b), getPlayerRank(b), // scores.go
 	}
 }
 

@@ -24,6 +24,14 @@ func printReport(w io.Writer, o options, hp config.PasswordHashConfig, results [
 		o.warmup, o.duration, o.conns)
 	fmt.Fprint(w, table(results))
 	fmt.Fprint(w, cpuTable(results))
+	for _, r := range results {
+		if len(r.notes) > 0 {
+			fmt.Fprintf(w, "\n%s:\n", r.name)
+			for _, n := range r.notes {
+				fmt.Fprintf(w, "- %s\n", n)
+			}
+		}
+	}
 
 	for _, r := range results {
 		if r.errors == 0 {

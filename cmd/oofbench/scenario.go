@@ -40,6 +40,20 @@ type scenario struct {
 	floor       string
 	minOpsRatio float64
 	maxP99Ratio float64
+	// drive, when set, replaces the closed loop of op: it runs the warm-up
+	// from start and the measured window [from, until) itself and reports
+	// what it measured (the live-event scenarios, whose latencies are taken
+	// at the receivers, not around a call).
+	drive func(ctx context.Context, start, from, until time.Time) driven
+}
+
+// driven is what a scenario's own drive measured.
+type driven struct {
+	lat      []time.Duration // one per measured op
+	elapsed  time.Duration
+	errors   int
+	errTexts map[string]int
+	notes    []string // extra lines printed under the table
 }
 
 // withCommandGoal gives a command scenario issue 6's goal, the one all
@@ -63,11 +77,12 @@ type result struct {
 	goal     string
 	met      string // "PASS", "MISS", "" (no goal); with detail appended
 	missed   bool
-	floor    string  // the floor it was measured against, if any
-	opsRatio float64 // ops/s ÷ the floor's (0: no floor)
-	p99Ratio float64 // p99 ÷ the floor's
-	skipped  string  // set when setup failed
-	cpu      cpuUse  // CPUs in use during the measured window
+	floor    string   // the floor it was measured against, if any
+	opsRatio float64  // ops/s ÷ the floor's (0: no floor)
+	p99Ratio float64  // p99 ÷ the floor's
+	skipped  string   // set when setup failed
+	cpu      cpuUse   // CPUs in use during the measured window
+	notes    []string // extra lines printed under the table (driven scenarios)
 }
 
 func (r result) opsPerSec() float64 {
@@ -129,6 +144,17 @@ func run(ctx context.Context, s scenario, o options) result {
 	stats := make([]workerStats, conc)
 	cpuStart := make(chan cpuSample, 1)
 	time.AfterFunc(time.Until(measureFrom), func() { cpuStart <- sampleCPU() })
+	if s.drive != nil {
+		d := s.drive(ctx, start, measureFrom, measureUntil)
+		r.cpu = (<-cpuStart).until(sampleCPU())
+		r.lat, r.elapsed, r.errors, r.notes = d.lat, d.elapsed, d.errors, d.notes
+		for msg, n := range d.errTexts {
+			r.errTexts[msg] += n
+		}
+		slices.Sort(r.lat)
+		r.ops = len(r.lat)
+		return r
+	}
 	var wg sync.WaitGroup
 	for w := range conc {
 		wg.Add(1)

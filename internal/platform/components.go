@@ -68,6 +68,8 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 	p.mountJoinLeave(deps)
 	p.mountEntityCommands(deps)
 	p.mountPlayerCommands(deps)
+	p.mountScoreCommands(deps)
+	p.mountOps(svc, deps)
 	return nil
 }
 
@@ -81,6 +83,7 @@ func (p *Platform) buildQuery(sec *security) {
 	querysession.NewGRPC(&querysession.Reader{Pool: p.infra.pool}).Mount(p.services)
 	p.mountEntityQueries()
 	p.mountPlayerQueries()
+	p.mountScoreQueries()
 }
 
 func (p *Platform) trendingKey() string { return p.cfg.RedisKeyPrefix + "trending:games" }

@@ -3,6 +3,7 @@ package platform
 import (
 	"google.golang.org/grpc"
 
+	opspb "github.com/oof-gg/platform/api/gen/oof/ops/v1"
 	authpb "github.com/oof-gg/platform/api/gen/v1/api/auth"
 	commonpb "github.com/oof-gg/platform/api/gen/v1/api/common"
 )
@@ -22,6 +23,8 @@ func (p *Platform) mountWholeContract() {
 		{&commonpb.InstanceService_ServiceDesc, commonpb.UnimplementedInstanceServiceServer{}},
 		{&commonpb.PlayerService_ServiceDesc, commonpb.UnimplementedPlayerServiceServer{}},
 		{&commonpb.ScoreService_ServiceDesc, commonpb.UnimplementedScoreServiceServer{}},
+		// Not the contract, but likewise: admins only on every target.
+		{&opspb.OpsService_ServiceDesc, opspb.UnimplementedOpsServiceServer{}},
 	} {
 		p.services.Add(s.desc, s.impl)
 	}

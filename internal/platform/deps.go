@@ -35,6 +35,7 @@ func topicSpecs(cfg config.Config) []eventlog.TopicSpec {
 		specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(t), Partitions: cfg.KafkaPartitions})
 	}
 	specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(TopicMatchmaking), Partitions: cfg.KafkaPartitions})
+	specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(TopicScore), Partitions: cfg.KafkaPartitions})
 	return specs
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/redisx"
-	projglobal "github.com/oof-gg/platform/projector/global"
 	projlive "github.com/oof-gg/platform/projector/live"
 	querylive "github.com/oof-gg/platform/query/live"
 )
@@ -103,9 +102,8 @@ func (p *Platform) liveProjector() projection.Projector {
 // runnerOptions are a projector's own runner options: the live and global
 // projectors keep their offsets in Redis, beside their streams.
 func (p *Platform) runnerOptions(proj projection.Projector) []projection.Option {
-	switch proj.(type) {
-	case *projlive.Projector, *projglobal.Projector:
-		return []projection.Option{projection.WithOffsetStore(projection.RedisOffsets{Redis: p.infra.rdb, Prefix: p.cfg.RedisKeyPrefix})}
+	if s, ok := p.offsetStoreOf(proj).(projection.RedisOffsets); ok { // one rule: wire_ops.go
+		return []projection.Option{projection.WithOffsetStore(s)}
 	}
 	return nil
 }

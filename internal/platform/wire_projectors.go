@@ -6,5 +6,6 @@ import "github.com/oof-gg/platform/pkg/projection"
 // (entities: a PostgreSQL read model plus a live Redis copy; players) and
 // the live and global events' Redis streams.
 func (p *Platform) extraProjectors() []projection.Projector {
-	return []projection.Projector{p.playersProjector(), p.entitiesProjector(), p.liveProjector(), p.globalProjector()}
+	return []projection.Projector{p.playersProjector(), p.entitiesProjector(), p.liveProjector(), p.scoresProjector(),
+		p.globalProjector()}
 }

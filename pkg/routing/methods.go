@@ -60,6 +60,13 @@ func Owners() map[string]Target {
 		"/v1.api.common.ScoreService/GetPlayerScores": TargetQuery,
 		"/v1.api.common.ScoreService/GetLeaderboard":  TargetQuery,
 		"/v1.api.common.ScoreService/GetPlayerRank":   TargetQuery,
+
+		// The operator API (admins only, docs/operations.md) lives on
+		// command: its writes are commands and its status read needs
+		// Kafka, which the query target does not reach.
+		"/oof.ops.v1.OpsService/CreateUser": TargetCommand,
+		"/oof.ops.v1.OpsService/GrantRole":  TargetCommand,
+		"/oof.ops.v1.OpsService/GetStatus":  TargetCommand,
 	}
 }
 

@@ -25,6 +25,11 @@ var ReadModelDumps = map[string]string{
 	"entities":      `SELECT row_to_json(t)::text FROM entities t ORDER BY id`,
 	"players":       `SELECT row_to_json(t)::text FROM players t ORDER BY id`,
 	"game_trend":    `SELECT game_id || ' ' || round(log_score::numeric, 6) || ' ' || events FROM game_trend ORDER BY game_id`,
+	// The score history and boards (docs/scores.md): a board's standings do
+	// not depend on the order submissions arrive in, so they compare exactly.
+	"scores":              `SELECT row_to_json(t)::text FROM scores t ORDER BY id`,
+	"score_boards":        `SELECT row_to_json(t)::text FROM score_boards t ORDER BY board, player_id`,
+	"score_board_updates": `SELECT row_to_json(t)::text FROM score_board_updates t ORDER BY board`,
 }
 
 // OffsetKey is one projector's position row.

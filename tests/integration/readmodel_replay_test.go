@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	scorepb "github.com/oof-gg/platform/api/gen/v1/api/score"
 	"github.com/oof-gg/platform/tests/harness"
 )
 
@@ -22,6 +23,16 @@ func TestReadModelsEqualFreshReplay(t *testing.T) {
 	for i := range 3 {
 		g := newGame(t, ctx, dev, &gamepb.GameCreateRequest{})
 		s, _ := newSession(t, ctx, dev, g.GetId(), "u1", fmt.Sprint("u", i+2))
+		// Scores, so the score tables are compared too: a best and a sum
+		// type, and the same player in every game (the across-games boards).
+		for _, sub := range []*scorepb.ScoreSubmission{
+			{PlayerId: dev.id, GameId: g.GetId(), Value: int64(10 * (i + 1)), Metadata: map[string]string{"map": "dune", "mode": "ranked"}},
+			{PlayerId: dev.id, GameId: g.GetId(), Value: 3, ScoreType: "laps"},
+		} {
+			if _, err := scoresAPI().SubmitScore(dev.ctx(ctx), sub); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, st := range []gamepb.GameState{gamepb.GameState_STATE_STARTED, gamepb.GameState_STATE_FINISHED} {
 			if _, err := games().UpdateSession(dev.ctx(ctx), &gamepb.SessionUpdate{Id: s.GetId(), State: st}); err != nil {
 				t.Fatal(err)
