@@ -49,7 +49,7 @@ const (
 
 // frame is one decoded client frame: a subscription or an event.
 type frame struct {
-	subscribe string             // the session to subscribe to, or ""
+	subscribe string            // the session to subscribe to, or ""
 	event     *gamepb.GameEvent // an event to publish (no session id yet)
 }
 
