@@ -23,6 +23,9 @@ const statusTokenEnded websocket.StatusCode = 4401
 
 const maxAfterLen = 64
 
+// fellBehind is the close reason of a member the hub dropped.
+const fellBehind = "fell behind the session's events; reconnect with ?after=<last event id>"
+
 var (
 	errShutdown = errors.New("server shutting down")
 	errAbuse    = errors.New("too many refused frames")
@@ -141,11 +144,17 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 		var err error
 		select {
 		case e := <-events:
+			select {
+			case <-dropped: // after a blocked write, the drop comes first
+				_ = ws.Close(websocket.StatusTryAgainLater, fellBehind)
+				return
+			default:
+			}
 			if s.sub.Fresh(e) {
 				err = write(eventFrame(e.Event))
 			}
 		case <-dropped:
-			_ = ws.Close(websocket.StatusTryAgainLater, "fell behind the session's events; reconnect with ?after=<last event id>")
+			_ = ws.Close(websocket.StatusTryAgainLater, fellBehind)
 			return
 		case n := <-s.subs:
 			s.leave()

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/pkg/routing"
+	"github.com/oof-gg/platform/tests/harness"
 )
 
 // wsFrame is a frame of the web SDK's socket protocol as a client sees it.
@@ -33,6 +36,23 @@ type wsConn struct {
 	in    chan wsFrame
 	ended chan error
 	who   actor
+	gate  chan struct{} // closed when the reader may start
+}
+
+// start lets a slow socket's reader go.
+func (w *wsConn) start() { close(w.gate) }
+
+// smallBufferDialer dials with a receive buffer of a few KiB, so the
+// server's writes to a client that reads nothing block soon.
+func smallBufferDialer() *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
 }
 
 type wsOpts struct {
@@ -41,6 +61,8 @@ type wsOpts struct {
 	after   string
 	token   string // default: the actor's
 	origin  string
+	// slow: a tiny receive buffer, and nothing read until start.
+	slow bool
 }
 
 func wsURL(o wsOpts, a actor) string {
@@ -70,7 +92,14 @@ func tryDialWS(ctx context.Context, a actor, o wsOpts) (*wsConn, int, error) {
 	if o.origin != "" {
 		h.Set("Origin", o.origin)
 	}
-	c, resp, err := websocket.Dial(ctx, wsURL(o, a), &websocket.DialOptions{HTTPHeader: h})
+	opts := &websocket.DialOptions{HTTPHeader: h}
+	gate := make(chan struct{})
+	if o.slow {
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: smallBufferDialer().DialContext}}
+	} else {
+		close(gate)
+	}
+	c, resp, err := websocket.Dial(ctx, wsURL(o, a), opts)
 	if err != nil {
 		if resp != nil {
 			return nil, resp.StatusCode, err
@@ -78,8 +107,9 @@ func tryDialWS(ctx context.Context, a actor, o wsOpts) (*wsConn, int, error) {
 		return nil, 0, err
 	}
 	c.SetReadLimit(1 << 20)
-	w := &wsConn{c: c, in: make(chan wsFrame, 4096), ended: make(chan error, 1), who: a}
+	w := &wsConn{c: c, in: make(chan wsFrame, 4096), ended: make(chan error, 1), who: a, gate: gate}
 	go func() {
+		<-gate
 		for {
 			var f wsFrame
 			_, b, err := c.Read(context.Background())
@@ -105,7 +135,7 @@ func dialWS(t *testing.T, ctx context.Context, a actor, o wsOpts) *wsConn {
 		t.Fatalf("dial %s: HTTP %d: %v", a.username, code, err)
 	}
 	t.Cleanup(func() { _ = w.c.CloseNow() })
-	if o.session != "" {
+	if o.session != "" && !o.slow {
 		if f := w.next(t); f.Type != "subscribed" || f.InstanceID != o.session {
 			t.Fatalf("first frame %+v, want subscribed to %s", f, o.session)
 		}
@@ -185,6 +215,12 @@ func frameIDs(fs []wsFrame) []string {
 // address (gRPC and WebSocket).
 func startStreamAddr(t *testing.T, ctx context.Context, edit func(*config.Config)) string {
 	t.Helper()
+	return startStreamRun(t, ctx, edit).GRPCAddr
+}
+
+// startStreamRun is startStreamAddr for tests that stop it themselves.
+func startStreamRun(t *testing.T, ctx context.Context, edit func(*config.Config)) harness.Running {
+	t.Helper()
 	cfg := env.Cfg
 	if edit != nil {
 		edit(&cfg)
@@ -194,5 +230,5 @@ func startStreamAddr(t *testing.T, ctx context.Context, edit func(*config.Config
 		t.Fatal(err)
 	}
 	t.Cleanup(run.Stop)
-	return run.GRPCAddr
+	return run
 }
