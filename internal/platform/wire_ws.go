@@ -19,7 +19,7 @@ func (p *Platform) mountWebSocket(sec *security, hub *querylive.Hub, pub *comman
 		p.streams = middleware.NewStreamGuard(sec.validator, p.cfg.StreamAuthRecheck)
 	}
 	gw := &livews.Gateway{Hub: hub, Publisher: pub, Validator: sec.validator, Guard: p.streams,
-		Origins: p.origins, Limits: livews.DefaultLimits(p.cfg.Live.MaxEventBytes),
+		Origins: p.origins, Limits: livews.DefaultLimits(p.cfg.Live.MaxEventBytes), Metrics: livews.NewMetrics(p.registry),
 		Log: p.log.With("component", "query/livews")}
 	p.httpRoutes = append(p.httpRoutes, grpcx.WithHandler(livews.Path, gw))
 	p.workers = append(p.workers, func(ctx context.Context) error {

@@ -40,6 +40,7 @@ type Gateway struct {
 	Guard   *middleware.StreamGuard
 	Origins *cors.Policy
 	Limits  Limits
+	Metrics *Metrics // optional
 	Log     *slog.Logger
 
 	mu      sync.Mutex
@@ -74,6 +75,7 @@ func DefaultLimits(maxEventBytes int) Limits {
 // then does the connection become a WebSocket.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(origin, r.Host) && !g.Origins.Allowed(origin) {
+		g.Metrics.refusedWith(http.StatusForbidden)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -89,20 +91,20 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	token := tokenOf(r)
 	if token == "" {
-		refuse(w, apperr.Unauthenticated("missing access token (?token=)"))
+		g.refuse(w, apperr.Unauthenticated("missing access token (?token=)"))
 		return
 	}
 	if len(token) > auth.MaxAccessTokenBytes {
-		refuse(w, apperr.Unauthenticated("access token too long"))
+		g.refuse(w, apperr.Unauthenticated("access token too long"))
 		return
 	}
 	caller, err := g.Validator.Validate(r.Context(), token)
 	if errors.Is(err, auth.ErrInvalidToken) {
-		refuse(w, apperr.Unauthenticated("invalid or expired access token"))
+		g.refuse(w, apperr.Unauthenticated("invalid or expired access token"))
 		return
 	}
 	if err != nil {
-		refuse(w, apperr.Unavailable("cannot verify access token right now", err))
+		g.refuse(w, apperr.Unavailable("cannot verify access token right now", err))
 		return
 	}
 	after := r.URL.Query().Get("after")
@@ -111,7 +113,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Subscribed before the upgrade, so the client sees every event
 		// after its "subscribed" frame and a refusal is an HTTP status.
 		if err := s.subscribe(r.Context(), sessionID); err != nil {
-			refuse(w, err)
+			g.refuse(w, err)
 			return
 		}
 	}
@@ -131,7 +133,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.untrack(s)
+	g.Metrics.opened()
 	s.run(ws, token)
+	g.Metrics.ended(int(s.code))
 }
 
 // Close ends every open socket with 1001 (the server is going away) and
@@ -183,7 +187,7 @@ func tokenOf(r *http.Request) string {
 
 // refuse answers a request that is not upgraded, with the HTTP status of
 // the error's gRPC code.
-func refuse(w http.ResponseWriter, err error) {
+func (g *Gateway) refuse(w http.ResponseWriter, err error) {
 	st := apperr.ToStatus(err)
 	code := http.StatusInternalServerError
 	switch st.Code() {
@@ -204,6 +208,7 @@ func refuse(w http.ResponseWriter, err error) {
 	case codes.Unavailable:
 		code = http.StatusServiceUnavailable
 	}
+	g.Metrics.refusedWith(code)
 	http.Error(w, st.Message(), code)
 }
 

@@ -46,6 +46,8 @@ type socket struct {
 	session string          // the subscribed session (writer's; before run, the request's)
 	sub     *querylive.Conn // its hub subscription
 
+	code websocket.StatusCode // how the socket ended (for metrics)
+
 	subs chan subscription // reader -> writer: a new subscription
 	out  chan []byte       // reader -> writer: frames to send (errors, acks)
 	done chan struct{}     // closed when run ends
@@ -146,7 +148,7 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 		case e := <-events:
 			select {
 			case <-dropped: // after a blocked write, the drop comes first
-				_ = ws.Close(websocket.StatusTryAgainLater, fellBehind)
+				s.close(ws, websocket.StatusTryAgainLater, fellBehind)
 				return
 			default:
 			}
@@ -154,7 +156,7 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 				err = write(eventFrame(e.Event))
 			}
 		case <-dropped:
-			_ = ws.Close(websocket.StatusTryAgainLater, fellBehind)
+			s.close(ws, websocket.StatusTryAgainLater, fellBehind)
 			return
 		case n := <-s.subs:
 			s.leave()
@@ -184,29 +186,30 @@ func (s *socket) closeAfter(ws *websocket.Conn, ctx context.Context, werr error)
 		if st.Code() != codes.Unauthenticated {
 			code = websocket.StatusTryAgainLater
 		}
-		_ = ws.Close(code, st.Message())
+		s.close(ws, code, st.Message())
 		return
 	}
 	if errors.Is(context.Cause(s.ctx), errShutdown) {
-		_ = ws.Close(websocket.StatusGoingAway, errShutdown.Error())
+		s.close(ws, websocket.StatusGoingAway, errShutdown.Error())
 		return
 	}
 	if werr != nil && s.g.Log != nil {
 		s.g.Log.Debug("websocket write failed", "user_id", s.caller.UserID, "err", werr)
 	}
 	// A write that timed out: the client is not taking frames.
-	_ = ws.CloseNow()
+	s.drop(ws)
 }
 
 // closeRead closes the socket after the reader stopped.
 func (s *socket) closeRead(ws *websocket.Conn, err error) {
 	switch {
 	case errors.Is(err, errAbuse):
-		_ = ws.Close(websocket.StatusPolicyViolation, errAbuse.Error())
+		s.close(ws, websocket.StatusPolicyViolation, errAbuse.Error())
 	case websocket.CloseStatus(err) != -1:
 		// The client closed; the library has answered.
+		s.code = websocket.CloseStatus(err)
 	default:
-		_ = ws.CloseNow()
+		s.drop(ws)
 	}
 }
 
@@ -308,4 +311,16 @@ func (s *socket) send(b []byte) error {
 	case <-s.done:
 		return io.EOF
 	}
+}
+
+func (s *socket) close(ws *websocket.Conn, code websocket.StatusCode, reason string) {
+	s.code = code
+	_ = ws.Close(code, reason)
+}
+
+// drop ends the connection without a close handshake (the client is not
+// reading, or already gone).
+func (s *socket) drop(ws *websocket.Conn) {
+	s.code = websocket.StatusAbnormalClosure
+	_ = ws.CloseNow()
 }

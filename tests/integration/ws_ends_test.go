@@ -73,7 +73,8 @@ func TestWSSlowMemberIsDropped(t *testing.T) {
 	ls := newLiveSession(t, ctx, 2)
 	// A small buffer per member, and room to send more than the kernel's
 	// socket buffers hold (so the slow member's writes block).
-	addr := startStreamAddr(t, ctx, func(c *config.Config) { c.Live.Buffer, c.Live.Rate, c.Live.Burst = 4, 10000, 10000 })
+	run := startStreamRun(t, ctx, func(c *config.Config) { c.Live.Buffer, c.Live.Rate, c.Live.Burst = 4, 10000, 10000 })
+	addr := run.GRPCAddr
 	slow := dialWS(t, ctx, ls.members[0], wsOpts{addr: addr, session: ls.id, slow: true})
 	fast := dialWS(t, ctx, ls.members[1], wsOpts{addr: addr, session: ls.id})
 	big := strings.Repeat("x", env.Cfg.Live.MaxEventBytes-512)
@@ -87,5 +88,21 @@ func TestWSSlowMemberIsDropped(t *testing.T) {
 	slow.start()
 	if code, reason := slow.closedWith(t, 10*time.Second); code != websocket.StatusTryAgainLater || !strings.Contains(reason, "after=") {
 		t.Fatalf("the slow member was closed with %d %q, want 1013", code, reason)
+	}
+	// The server counts the socket once its close handshake is over.
+	want := []string{`oof_ws_closed_total{code="1013"} 1`, "oof_ws_open_sockets 1"}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		body, missing := scrape(t, ctx, run.AdminAddr), ""
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics lacks %s", missing)
+		}
 	}
 }
