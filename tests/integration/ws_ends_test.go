@@ -71,9 +71,10 @@ func TestWSSocketEnds(t *testing.T) {
 func TestWSSlowMemberIsDropped(t *testing.T) {
 	ctx := testCtx(t)
 	ls := newLiveSession(t, ctx, 2)
-	// A small buffer per member, and room to send more than the kernel's
+	// A small buffer per member (still above what one hub read hands
+	// over at once), and room to send more than the kernel's
 	// socket buffers hold (so the slow member's writes block).
-	run := startStreamRun(t, ctx, func(c *config.Config) { c.Live.Buffer, c.Live.Rate, c.Live.Burst = 4, 10000, 10000 })
+	run := startStreamRun(t, ctx, func(c *config.Config) { c.Live.Buffer, c.Live.Rate, c.Live.Burst = 64, 10000, 10000 })
 	addr := run.GRPCAddr
 	slow := dialWS(t, ctx, ls.members[0], wsOpts{addr: addr, session: ls.id, slow: true})
 	fast := dialWS(t, ctx, ls.members[1], wsOpts{addr: addr, session: ls.id})
