@@ -61,12 +61,15 @@ type Limits struct {
 	StrikeWindow time.Duration
 	// WriteTimeout: a client that takes longer to take one frame is closed.
 	WriteTimeout time.Duration
+	// PingInterval: an idle socket is pinged this often (keeping proxies
+	// and NATs from dropping it); no pong within WriteTimeout drops it.
+	PingInterval time.Duration
 }
 
 // DefaultLimits are the limits for events of at most maxEventBytes.
 func DefaultLimits(maxEventBytes int) Limits {
 	return Limits{MaxFrameBytes: maxEventBytes, HardFrameBytes: 1 << 20, Strikes: 20,
-		StrikeWindow: 10 * time.Second, WriteTimeout: 10 * time.Second}
+		StrikeWindow: 10 * time.Second, WriteTimeout: 10 * time.Second, PingInterval: 30 * time.Second}
 }
 
 // ServeHTTP checks the caller before upgrading: a refused origin is 403, a

@@ -29,6 +29,7 @@ const fellBehind = "fell behind the session's events; reconnect with ?after=<las
 var (
 	errShutdown = errors.New("server shutting down")
 	errAbuse    = errors.New("too many refused frames")
+	errNoPong   = errors.New("no pong")
 )
 
 // socket is one member's WebSocket. run's goroutine owns the connection's
@@ -112,6 +113,7 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 	defer stopReading()
 	readErr := make(chan error, 1)
 	go func() { readErr <- s.read(ctx, readCtx, ws, s.session) }()
+	go s.ping(ctx, ws)
 
 	write := func(b []byte) error {
 		wctx, cancel := context.WithTimeout(ctx, s.g.Limits.WriteTimeout)
@@ -323,4 +325,28 @@ func (s *socket) close(ws *websocket.Conn, code websocket.StatusCode, reason str
 func (s *socket) drop(ws *websocket.Conn) {
 	s.code = websocket.StatusAbnormalClosure
 	_ = ws.CloseNow()
+}
+
+// ping checks an idle peer is still there; a dead one (no FIN ever came)
+// would otherwise hold its subscription until its token expires.
+func (s *socket) ping(ctx context.Context, ws *websocket.Conn) {
+	if s.g.Limits.PingInterval <= 0 {
+		return
+	}
+	t := time.NewTicker(s.g.Limits.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, s.g.Limits.WriteTimeout)
+		err := ws.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			s.cancel(errNoPong)
+			return
+		}
+	}
 }
