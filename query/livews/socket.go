@@ -116,7 +116,9 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 	go s.ping(ctx, ws)
 
 	write := func(b []byte) error {
-		wctx, cancel := context.WithTimeout(ctx, s.g.Limits.WriteTimeout)
+		// Not ended by the guard: a cancelled write closes the connection
+		// at once, before the close frame that says why.
+		wctx, cancel := context.WithTimeout(readCtx, s.g.Limits.WriteTimeout)
 		defer cancel()
 		return ws.Write(wctx, websocket.MessageText, b)
 	}
@@ -341,7 +343,8 @@ func (s *socket) ping(ctx context.Context, ws *websocket.Conn) {
 			return
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, s.g.Limits.WriteTimeout)
+		// Not ended by the guard either (see run's write).
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.g.Limits.WriteTimeout)
 		err := ws.Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
