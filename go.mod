@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	connectrpc.com/vanguard v0.4.0
 	github.com/IBM/sarama v1.61.1
+	github.com/coder/websocket v1.8.15
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/uuid v1.6.0
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1

@@ -57,6 +57,9 @@ type Platform struct {
 	cmdDeps *kit.Deps
 	// origins may call over gRPC-Web.
 	origins *cors.Policy
+	// httpRoutes are more HTTP handlers on the gRPC port (the WebSocket
+	// gateway, wire_ws.go).
+	httpRoutes []grpcx.ServeOption
 }
 
 // Option adjusts a Platform at Build.
@@ -115,7 +118,7 @@ func (p *Platform) build(ctx context.Context) error {
 		p.buildQuery(sec)
 	}
 	if p.runs(routing.TargetStream) {
-		if err := p.buildStream(ctx); err != nil {
+		if err := p.buildStream(ctx, sec); err != nil {
 			return err
 		}
 	}
@@ -147,7 +150,9 @@ func (p *Platform) newServer(sec *security, public []string) *grpc.Server {
 	traceU, traceS := middleware.Trace()
 	utf8U, utf8S := middleware.RejectInvalidUTF8()
 	authn := middleware.NewAuthenticator(sec.validator, public)
-	p.streams = middleware.NewStreamGuard(sec.validator, p.cfg.StreamAuthRecheck)
+	if p.streams == nil { // the WebSocket gateway may have made it already
+		p.streams = middleware.NewStreamGuard(sec.validator, p.cfg.StreamAuthRecheck)
+	}
 	srv := grpc.NewServer(
 		// Requests with strings that are not UTF-8 reach utf8U (and answer
 		// INVALID_ARGUMENT) instead of failing in gRPC's decoder as INTERNAL.
@@ -189,7 +194,7 @@ func (p *Platform) Run(ctx context.Context, grpcLis, adminLis net.Listener) erro
 	g.Go(func() error { return p.serveAdmin(gctx, adminLis) })
 	g.Go(func() error {
 		return grpcx.Serve(gctx, grpcLis, p.server, 10*time.Second, p.log,
-			grpcx.WithOrigins(p.origins))
+			append([]grpcx.ServeOption{grpcx.WithOrigins(p.origins)}, p.httpRoutes...)...)
 	})
 	p.log.Info("platform running", "grpc", grpcLis.Addr().String(), "admin", adminLis.Addr().String())
 	<-gctx.Done()

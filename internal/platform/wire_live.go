@@ -31,7 +31,7 @@ const TopicLive = "oof.live.v1"
 
 // buildStream assembles the stream target: the live event command, the
 // hub and the streams on top of them.
-func (p *Platform) buildStream(ctx context.Context) error {
+func (p *Platform) buildStream(ctx context.Context, sec *security) error {
 	client, err := newKafkaClient(p.cfg, "oof-live")
 	if err != nil {
 		return err
@@ -64,6 +64,7 @@ func (p *Platform) buildStream(ctx context.Context) error {
 	tracker := p.presenceTracker(pub)
 	(&querylive.Streams{Hub: hub, Publisher: pub, Hook: tracker}).Mount(p.services)
 	p.mountGlobal(producer, hubRedis, tracker)
+	p.mountWebSocket(sec, hub, pub)
 	// WatchQueue is a long-lived stream too (pkg/routing).
 	p.mountWatchQueue()
 	return nil

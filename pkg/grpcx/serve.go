@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/soheilhy/cmux"
@@ -18,7 +19,22 @@ import (
 // ServeOption adjusts Serve.
 type ServeOption func(*serveOptions)
 
-type serveOptions struct{ origins *cors.Policy }
+type serveOptions struct {
+	origins *cors.Policy
+	routes  []route
+}
+
+type route struct {
+	prefix string
+	h      http.Handler
+}
+
+// WithHandler serves the HTTP/1.1 requests whose path is prefix or under
+// prefix+"/" with h instead of the gRPC-Web translator (the WebSocket
+// gateway: its upgrade is an HTTP/1.1 GET on the same port).
+func WithHandler(prefix string, h http.Handler) ServeOption {
+	return func(o *serveOptions) { o.routes = append(o.routes, route{prefix: prefix, h: h}) }
+}
 
 // WithOrigins sets the browser origins allowed to call over gRPC-Web
 // (default: loopback pages only).
@@ -43,7 +59,7 @@ func Serve(ctx context.Context, lis net.Listener, srv *grpc.Server, grace time.D
 	mux := cmux.New(lis)
 	httpL := mux.Match(cmux.HTTP1Fast())
 	grpcL := mux.Match(cmux.Any())
-	httpSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: web}
+	httpSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: routed(web, o.routes)}
 
 	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(grpcL) }()
@@ -76,4 +92,20 @@ func isClosed(err error) bool {
 	return errors.Is(err, net.ErrClosed) || errors.Is(err, http.ErrServerClosed) ||
 		errors.Is(err, grpc.ErrServerStopped) || errors.Is(err, cmux.ErrListenerClosed) ||
 		errors.Is(err, cmux.ErrServerClosed)
+}
+
+// routed sends the requests of each route to its handler, the rest to web.
+func routed(web http.Handler, routes []route) http.Handler {
+	if len(routes) == 0 {
+		return web
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, rt := range routes {
+			if r.URL.Path == rt.prefix || strings.HasPrefix(r.URL.Path, rt.prefix+"/") {
+				rt.h.ServeHTTP(w, r)
+				return
+			}
+		}
+		web.ServeHTTP(w, r)
+	})
 }

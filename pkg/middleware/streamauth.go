@@ -187,3 +187,27 @@ func (s *guardedStream) SendMsg(m any) error {
 	}
 	return s.ServerStream.SendMsg(m)
 }
+
+// Watch guards a long-lived connection that is not a gRPC stream (the
+// WebSocket gateway, query/livews) exactly as Stream guards a stream: the
+// returned context ends at the token's expiry, revocation or a long
+// outage, and Ended says why. Call stop when the connection ends.
+func (g *StreamGuard) Watch(ctx context.Context, token string) (guarded context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		g.watch(ctx, cancel, token)
+	}()
+	return ctx, func() { cancel(nil); <-watching }
+}
+
+// Ended is the status the guard ended a watched context with, or nil when
+// it did not end it.
+func Ended(ctx context.Context) *status.Status {
+	var ended *streamEnded
+	if errors.As(context.Cause(ctx), &ended) {
+		return ended.st
+	}
+	return nil
+}
