@@ -231,7 +231,9 @@ func TestRebuildOnlineRefusals(t *testing.T) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext('oof-rebuild:players'))`); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtext('oof-rebuild:players'))`) }()
+	defer func() {
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock(hashtext('oof-rebuild:players'))`)
+	}()
 	for _, tc := range []struct {
 		args []string
 		code int
