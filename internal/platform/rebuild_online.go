@@ -272,6 +272,12 @@ func beginSwap(ctx context.Context, pool *pgxpool.Pool, name string) (pgx.Tx, ma
 	if err != nil {
 		return nil, nil, err
 	}
+	// The DROP of a live table queues every new reader behind it: if a long
+	// read holds it up, give up (55P03, retried) rather than stall reads.
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '5s'`); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, nil, err
+	}
 	live, err := liveOffsets(ctx, tx, name, true)
 	if err != nil {
 		_ = tx.Rollback(ctx)
