@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
@@ -48,6 +49,7 @@ type Projector struct {
 	prefix string
 	window int64
 	expiry time.Duration
+	ranges *pgxpool.Pool // live_event_ranges (ranges.go); nil: not recorded
 }
 
 // New returns the projector of topic (the full oof.live.v1 name).
@@ -100,7 +102,7 @@ func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) 
 			return fmt.Errorf("xadd: %w", err)
 		}
 	}
-	return nil
+	return p.recordRanges(ctx, events)
 }
 
 // alreadyThere: XADD refuses an id not above the stream's last, which is
