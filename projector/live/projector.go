@@ -5,7 +5,9 @@
 // not above the stream's last, and Redis refuses it, which makes the
 // fan-out exactly-once in effect without a transaction. The stream keeps
 // the last Window events (MAXLEN ~) and expires Expiry after its last one:
-// that is the resume window the stream target reads.
+// that is the resume window the stream target reads. With WithRanges it
+// also records where each session's events are on the topic, for match
+// replay (ranges.go).
 package live
 
 import (
