@@ -7,6 +7,10 @@
 -- (kafka_topic/kafka_partition/first_offset/last_offset on oof.session.v1).
 ALTER TABLE sessions ADD COLUMN event_count bigint NOT NULL DEFAULT 1;
 ALTER TABLE match_history ADD COLUMN session_event_count bigint NOT NULL DEFAULT 0;
+-- Rows from before this migration: every lifecycle event carries the next
+-- aggregate version (SessionCreated is 1), so the version is the count.
+UPDATE sessions SET event_count = version;
+UPDATE match_history m SET session_event_count = s.version FROM sessions s WHERE s.id = m.session_id;
 CREATE INDEX match_history_by_end ON match_history (ended_at, session_id);
 CREATE INDEX match_history_by_user ON match_history USING gin (user_ids);
 
