@@ -217,7 +217,7 @@ func TestOpsReplayMatch(t *testing.T) {
 	t0 := evs[0].GetTime().AsTime()
 	for i, e := range evs {
 		want := time.Duration(float64(e.GetTime().AsTime().Sub(t0)) / speed)
-		if got := at[i].Sub(at[0]); got < want-50*time.Millisecond || got > want+250*time.Millisecond {
+		if got := at[i].Sub(at[0]); got < want-100*time.Millisecond || got > want+300*time.Millisecond {
 			t.Fatalf("event %d arrived %v after the first, want %v (±)", i, got, want)
 		}
 	}
