@@ -19,10 +19,11 @@ import (
 
 // isStreaming tells which public methods are server/bidi streams. The protos are
 // the real source; until a descriptor-based check replaces it, the API's naming
-// rule (streams are called Stream*/Watch*) stands in for it.
+// rule (streams are called Stream*/Watch*) stands in for it, plus the
+// operator API's one server stream (oof.ops.v1 ReplayMatch).
 func isStreaming(method string) bool {
 	name := method[strings.LastIndex(method, "/")+1:]
-	return strings.HasPrefix(name, "Stream") || strings.HasPrefix(name, "Watch")
+	return strings.HasPrefix(name, "Stream") || strings.HasPrefix(name, "Watch") || strings.HasSuffix(method, "oof.ops.v1.OpsService/ReplayMatch")
 }
 
 func TestEnvoyRoutesFollowRoutingTable(t *testing.T) {

@@ -4,7 +4,7 @@
 // schema and create topics, then exit). Operator subcommands come first
 // on the command line: `oof deadletters list|retry` (deadletters.go), `oof
 // admin create-user|grant-role`, `oof status`, `oof tail`, `oof schema`,
-// `oof rebuild` (rebuild.go) (docs/operations.md).
+// `oof rebuild` (rebuild.go), `oof matches`, `oof match`, `oof replay` (docs/operations.md).
 package main
 
 import (
@@ -58,7 +58,7 @@ func run(args []string) error {
 		}
 	}
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		return fmt.Errorf("unknown subcommand %q (subcommands: deadletters, admin, status, tail, schema, rebuild; or flags: -target=...)", args[0])
+		return fmt.Errorf("unknown subcommand %q (subcommands: deadletters, admin, status, tail, schema, rebuild, matches, match, replay; or flags: -target=...)", args[0])
 	}
 	target := flag.String("target", "all", "what to run: all, command, query, projector, stream, migrate")
 	healthURL := flag.String("healthcheck", "", "GET this URL and exit 0 if it answers 200 (for container health checks)")

@@ -21,7 +21,7 @@ func NewGRPC(s *Service) *GRPC { return &GRPC{s: s} }
 
 // Mount adds the whole service to services.
 func (g *GRPC) Mount(s *grpcx.Services) {
-	s.Add(&opspb.OpsService_ServiceDesc, g, "CreateUser", "GrantRole", "GetStatus")
+	s.Add(&opspb.OpsService_ServiceDesc, g, "CreateUser", "GrantRole", "GetStatus", "ListMatches", "GetMatch", "ReplayMatch")
 }
 
 // admin returns the calling admin, or PERMISSION_DENIED.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/IBM/sarama"
 	"github.com/google/uuid"
 
 	commandauth "github.com/oof-gg/platform/command/auth"
@@ -23,6 +24,9 @@ type Service struct {
 	Auth    *commandauth.Service
 	Players *commandplayer.Handler
 	Status  *queryops.Statuser
+	// Match history and replay (matches.go).
+	Matches *queryops.Matches
+	Kafka   func() (sarama.Client, error)
 }
 
 // CreateUser creates a password account (UserRegistered).

@@ -97,7 +97,8 @@ func (p *Platform) sessionFinisher(ctx context.Context) (commandlive.Finisher, e
 
 // liveProjector fans oof.live.v1 out into the sessions' Redis streams.
 func (p *Platform) liveProjector() projection.Projector {
-	return projlive.New(p.cfg.Topic(TopicLive), p.infra.rdb, p.cfg.RedisKeyPrefix, p.cfg.Live.Window, p.cfg.Live.Expiry)
+	return projlive.New(p.cfg.Topic(TopicLive), p.infra.rdb, p.cfg.RedisKeyPrefix, p.cfg.Live.Window, p.cfg.Live.Expiry).
+		WithRanges(p.infra.pool)
 }
 
 // runnerOptions are a projector's own runner options: the live and global

@@ -35,6 +35,8 @@ func (p *Platform) opsService(authSvc *commandauth.Service, deps kit.Deps) *comm
 		Auth:    authSvc,
 		Players: &commandplayer.Handler{Deps: deps, Topic: p.cfg.Topic(TopicPlayer), UserTopic: p.cfg.Topic(TopicUser)},
 		Status:  p.statuser(),
+		Matches: &queryops.Matches{Pool: p.infra.pool},
+		Kafka:   func() (sarama.Client, error) { return newKafkaClient(p.cfg, "oof-ops") },
 	}
 }
 

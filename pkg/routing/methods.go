@@ -67,6 +67,10 @@ func Owners() map[string]Target {
 		"/oof.ops.v1.OpsService/CreateUser": TargetCommand,
 		"/oof.ops.v1.OpsService/GrantRole":  TargetCommand,
 		"/oof.ops.v1.OpsService/GetStatus":  TargetCommand,
+		// Match history reads PostgreSQL; its replay reads Kafka.
+		"/oof.ops.v1.OpsService/ListMatches": TargetCommand,
+		"/oof.ops.v1.OpsService/GetMatch":    TargetCommand,
+		"/oof.ops.v1.OpsService/ReplayMatch": TargetCommand,
 	}
 }
 

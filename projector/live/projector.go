@@ -5,7 +5,9 @@
 // not above the stream's last, and Redis refuses it, which makes the
 // fan-out exactly-once in effect without a transaction. The stream keeps
 // the last Window events (MAXLEN ~) and expires Expiry after its last one:
-// that is the resume window the stream target reads.
+// that is the resume window the stream target reads. With WithRanges it
+// also records where each session's events are on the topic, for match
+// replay (ranges.go).
 package live
 
 import (
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/protobuf/proto"
 
@@ -48,6 +51,7 @@ type Projector struct {
 	prefix string
 	window int64
 	expiry time.Duration
+	ranges *pgxpool.Pool // live_event_ranges (ranges.go); nil: not recorded
 }
 
 // New returns the projector of topic (the full oof.live.v1 name).
@@ -100,7 +104,7 @@ func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) 
 			return fmt.Errorf("xadd: %w", err)
 		}
 	}
-	return nil
+	return p.recordRanges(ctx, events)
 }
 
 // alreadyThere: XADD refuses an id not above the stream's last, which is

@@ -41,8 +41,8 @@ func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope,
 	case *eventspb.SessionUpdated:
 		err = p.updated(ctx, tx, env, e)
 	case *eventspb.SessionDeleted:
-		_, err = tx.Exec(ctx, `UPDATE sessions SET state = $2, version = $3, updated_at = $4
-			WHERE id = $1::uuid AND version < $3`,
+		_, err = tx.Exec(ctx, `UPDATE sessions SET state = $2, version = $3, updated_at = $4,
+			event_count = event_count + 1 WHERE id = $1::uuid AND version < $3`,
 			e.GetSessionId(), int32(gamepb.GameState_STATE_DELETED), e.GetVersion(), e.GetDeletedAt().AsTime())
 		if err == nil {
 			err = p.markDeletedSnapshot(ctx, tx, e.GetSessionId())
@@ -85,8 +85,10 @@ func (p *Projector) updated(ctx context.Context, tx pgx.Tx, env eventlog.Envelop
 	if s.GetState() == gamepb.GameState_STATE_STARTED {
 		started = at
 	}
+	// event_count counts the lifecycle events applied (the version check
+	// skips one delivered again), for match_history.session_event_count.
 	tag, err := tx.Exec(ctx, `UPDATE sessions SET state = $2, version = $3, snapshot = $4, updated_at = $5,
-		started_at = coalesce(started_at, $6) WHERE id = $1::uuid AND version < $3`,
+		started_at = coalesce(started_at, $6), event_count = event_count + 1 WHERE id = $1::uuid AND version < $3`,
 		s.GetId(), int32(s.GetState()), e.GetVersion(), snap, at, started)
 	if err != nil || tag.RowsAffected() == 0 || s.GetState() != gamepb.GameState_STATE_FINISHED {
 		return err
@@ -94,8 +96,8 @@ func (p *Projector) updated(ctx context.Context, tx pgx.Tx, env eventlog.Envelop
 	// The match is over: record it with where its events are on the log, so
 	// operators can replay exactly this match.
 	_, err = tx.Exec(ctx, `INSERT INTO match_history (session_id, game_id, user_ids, started_at, ended_at,
-		final_state, final_snapshot, kafka_topic, kafka_partition, first_offset, last_offset)
-		SELECT id, game_id, $2, started_at, $3, $4, $5, $6, kafka_partition, first_offset, $7
+		final_state, final_snapshot, kafka_topic, kafka_partition, first_offset, last_offset, session_event_count)
+		SELECT id, game_id, $2, started_at, $3, $4, $5, $6, kafka_partition, first_offset, $7, event_count
 		FROM sessions WHERE id = $1::uuid
 		ON CONFLICT (session_id) DO NOTHING`,
 		s.GetId(), players(s), at, int32(s.GetState()), snap, env.Topic, env.Offset)

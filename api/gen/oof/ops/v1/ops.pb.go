@@ -13,6 +13,7 @@ package opspb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -580,12 +581,650 @@ func (x *RelayBacklog) GetOldestAgeSeconds() float64 {
 	return 0
 }
 
+type ListMatchesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional filters: the match's game, a player in it (user id), and its
+	// end time within [ended_since, ended_until).
+	GameId     string                 `protobuf:"bytes,1,opt,name=game_id,json=gameId,proto3" json:"game_id,omitempty"`
+	UserId     string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	EndedSince *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=ended_since,json=endedSince,proto3" json:"ended_since,omitempty"`
+	EndedUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=ended_until,json=endedUntil,proto3" json:"ended_until,omitempty"`
+	// Page size (default 50, at most 500).
+	Limit int32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// next_cursor of the previous page; empty for the first.
+	Cursor        string `protobuf:"bytes,6,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMatchesRequest) Reset() {
+	*x = ListMatchesRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMatchesRequest) ProtoMessage() {}
+
+func (x *ListMatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMatchesRequest.ProtoReflect.Descriptor instead.
+func (*ListMatchesRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListMatchesRequest) GetGameId() string {
+	if x != nil {
+		return x.GameId
+	}
+	return ""
+}
+
+func (x *ListMatchesRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ListMatchesRequest) GetEndedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedSince
+	}
+	return nil
+}
+
+func (x *ListMatchesRequest) GetEndedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedUntil
+	}
+	return nil
+}
+
+func (x *ListMatchesRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListMatchesRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+type ListMatchesResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Matches []*Match               `protobuf:"bytes,1,rep,name=matches,proto3" json:"matches,omitempty"`
+	// Empty on the last page.
+	NextCursor    string `protobuf:"bytes,2,opt,name=next_cursor,json=nextCursor,proto3" json:"next_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMatchesResponse) Reset() {
+	*x = ListMatchesResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMatchesResponse) ProtoMessage() {}
+
+func (x *ListMatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMatchesResponse.ProtoReflect.Descriptor instead.
+func (*ListMatchesResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListMatchesResponse) GetMatches() []*Match {
+	if x != nil {
+		return x.Matches
+	}
+	return nil
+}
+
+func (x *ListMatchesResponse) GetNextCursor() string {
+	if x != nil {
+		return x.NextCursor
+	}
+	return ""
+}
+
+type GetMatchRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMatchRequest) Reset() {
+	*x = GetMatchRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMatchRequest) ProtoMessage() {}
+
+func (x *GetMatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMatchRequest.ProtoReflect.Descriptor instead.
+func (*GetMatchRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetMatchRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+type GetMatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Match         *Match                 `protobuf:"bytes,1,opt,name=match,proto3" json:"match,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMatchResponse) Reset() {
+	*x = GetMatchResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMatchResponse) ProtoMessage() {}
+
+func (x *GetMatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMatchResponse.ProtoReflect.Descriptor instead.
+func (*GetMatchResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetMatchResponse) GetMatch() *Match {
+	if x != nil {
+		return x.Match
+	}
+	return nil
+}
+
+// Match is one finished match (match_history) and where its events are.
+type Match struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	GameId    string                 `protobuf:"bytes,2,opt,name=game_id,json=gameId,proto3" json:"game_id,omitempty"`
+	UserIds   []string               `protobuf:"bytes,3,rep,name=user_ids,json=userIds,proto3" json:"user_ids,omitempty"`
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	EndedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	// v1.api.game.GameState name of the final state (STATE_FINISHED).
+	FinalState string `protobuf:"bytes,6,opt,name=final_state,json=finalState,proto3" json:"final_state,omitempty"`
+	// Session lifecycle events (oof.session.v1) plus live events (oof.live.v1).
+	EventCount    int64       `protobuf:"varint,7,opt,name=event_count,json=eventCount,proto3" json:"event_count,omitempty"`
+	SessionEvents *KafkaRange `protobuf:"bytes,8,opt,name=session_events,json=sessionEvents,proto3" json:"session_events,omitempty"`
+	// Unset when the match had no live events.
+	LiveEvents    *KafkaRange `protobuf:"bytes,9,opt,name=live_events,json=liveEvents,proto3" json:"live_events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Match) Reset() {
+	*x = Match{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Match) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Match) ProtoMessage() {}
+
+func (x *Match) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Match.ProtoReflect.Descriptor instead.
+func (*Match) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Match) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *Match) GetGameId() string {
+	if x != nil {
+		return x.GameId
+	}
+	return ""
+}
+
+func (x *Match) GetUserIds() []string {
+	if x != nil {
+		return x.UserIds
+	}
+	return nil
+}
+
+func (x *Match) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *Match) GetEndedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndedAt
+	}
+	return nil
+}
+
+func (x *Match) GetFinalState() string {
+	if x != nil {
+		return x.FinalState
+	}
+	return ""
+}
+
+func (x *Match) GetEventCount() int64 {
+	if x != nil {
+		return x.EventCount
+	}
+	return 0
+}
+
+func (x *Match) GetSessionEvents() *KafkaRange {
+	if x != nil {
+		return x.SessionEvents
+	}
+	return nil
+}
+
+func (x *Match) GetLiveEvents() *KafkaRange {
+	if x != nil {
+		return x.LiveEvents
+	}
+	return nil
+}
+
+// KafkaRange is where events of one session are: records of other sessions
+// may sit between first_offset and last_offset on the same partition.
+type KafkaRange struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Topic       string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition   int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	FirstOffset int64                  `protobuf:"varint,3,opt,name=first_offset,json=firstOffset,proto3" json:"first_offset,omitempty"`
+	LastOffset  int64                  `protobuf:"varint,4,opt,name=last_offset,json=lastOffset,proto3" json:"last_offset,omitempty"`
+	// Records of this session in the range.
+	Count         int64 `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *KafkaRange) Reset() {
+	*x = KafkaRange{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KafkaRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KafkaRange) ProtoMessage() {}
+
+func (x *KafkaRange) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KafkaRange.ProtoReflect.Descriptor instead.
+func (*KafkaRange) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *KafkaRange) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *KafkaRange) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *KafkaRange) GetFirstOffset() int64 {
+	if x != nil {
+		return x.FirstOffset
+	}
+	return 0
+}
+
+func (x *KafkaRange) GetLastOffset() int64 {
+	if x != nil {
+		return x.LastOffset
+	}
+	return 0
+}
+
+func (x *KafkaRange) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type ReplayMatchRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Pace: 1 replays with the original gaps between events, N divides
+	// them by N; 0 sends everything at once.
+	Speed         float64 `protobuf:"fixed64,2,opt,name=speed,proto3" json:"speed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayMatchRequest) Reset() {
+	*x = ReplayMatchRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayMatchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayMatchRequest) ProtoMessage() {}
+
+func (x *ReplayMatchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayMatchRequest.ProtoReflect.Descriptor instead.
+func (*ReplayMatchRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReplayMatchRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *ReplayMatchRequest) GetSpeed() float64 {
+	if x != nil {
+		return x.Speed
+	}
+	return 0
+}
+
+type ReplayMatchResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Event         *ReplayedEvent         `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayMatchResponse) Reset() {
+	*x = ReplayMatchResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayMatchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayMatchResponse) ProtoMessage() {}
+
+func (x *ReplayMatchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayMatchResponse.ProtoReflect.Descriptor instead.
+func (*ReplayMatchResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReplayMatchResponse) GetEvent() *ReplayedEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// ReplayedEvent is one record as `oof tail` and `oof replay` print it.
+type ReplayedEvent struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset    int64                  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	Time      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	Key       string                 `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
+	Headers   map[string]string      `protobuf:"bytes,6,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Full protobuf name of the event (ce_type).
+	Type string `protobuf:"bytes,7,opt,name=type,proto3" json:"type,omitempty"`
+	// The event as protojson (empty when it could not be decoded).
+	DataJson string `protobuf:"bytes,8,opt,name=data_json,json=dataJson,proto3" json:"data_json,omitempty"`
+	// Why it could not be decoded, with the raw payload.
+	Error         string `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	Raw           []byte `protobuf:"bytes,10,opt,name=raw,proto3" json:"raw,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayedEvent) Reset() {
+	*x = ReplayedEvent{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayedEvent) ProtoMessage() {}
+
+func (x *ReplayedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayedEvent.ProtoReflect.Descriptor instead.
+func (*ReplayedEvent) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ReplayedEvent) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ReplayedEvent) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ReplayedEvent) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ReplayedEvent) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ReplayedEvent) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ReplayedEvent) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *ReplayedEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ReplayedEvent) GetDataJson() string {
+	if x != nil {
+		return x.DataJson
+	}
+	return ""
+}
+
+func (x *ReplayedEvent) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReplayedEvent) GetRaw() []byte {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
 var File_oof_ops_v1_ops_proto protoreflect.FileDescriptor
 
 const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	"\n" +
 	"\x14oof/ops/v1/ops.proto\x12\n" +
-	"oof.ops.v1\"u\n" +
+	"oof.ops.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"u\n" +
 	"\x11CreateUserRequest\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x1a\n" +
@@ -623,13 +1262,78 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	"\x04open\x18\x02 \x01(\x03R\x04open\"V\n" +
 	"\fRelayBacklog\x12\x18\n" +
 	"\apending\x18\x01 \x01(\x03R\apending\x12,\n" +
-	"\x12oldest_age_seconds\x18\x02 \x01(\x01R\x10oldestAgeSeconds2\xed\x01\n" +
+	"\x12oldest_age_seconds\x18\x02 \x01(\x01R\x10oldestAgeSeconds\"\xee\x01\n" +
+	"\x12ListMatchesRequest\x12\x17\n" +
+	"\agame_id\x18\x01 \x01(\tR\x06gameId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
+	"\vended_since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"endedSince\x12;\n" +
+	"\vended_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"endedUntil\x12\x14\n" +
+	"\x05limit\x18\x05 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06cursor\x18\x06 \x01(\tR\x06cursor\"c\n" +
+	"\x13ListMatchesResponse\x12+\n" +
+	"\amatches\x18\x01 \x03(\v2\x11.oof.ops.v1.MatchR\amatches\x12\x1f\n" +
+	"\vnext_cursor\x18\x02 \x01(\tR\n" +
+	"nextCursor\"0\n" +
+	"\x0fGetMatchRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\";\n" +
+	"\x10GetMatchResponse\x12'\n" +
+	"\x05match\x18\x01 \x01(\v2\x11.oof.ops.v1.MatchR\x05match\"\x86\x03\n" +
+	"\x05Match\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x17\n" +
+	"\agame_id\x18\x02 \x01(\tR\x06gameId\x12\x19\n" +
+	"\buser_ids\x18\x03 \x03(\tR\auserIds\x129\n" +
+	"\n" +
+	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x125\n" +
+	"\bended_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x1f\n" +
+	"\vfinal_state\x18\x06 \x01(\tR\n" +
+	"finalState\x12\x1f\n" +
+	"\vevent_count\x18\a \x01(\x03R\n" +
+	"eventCount\x12=\n" +
+	"\x0esession_events\x18\b \x01(\v2\x16.oof.ops.v1.KafkaRangeR\rsessionEvents\x127\n" +
+	"\vlive_events\x18\t \x01(\v2\x16.oof.ops.v1.KafkaRangeR\n" +
+	"liveEvents\"\x9a\x01\n" +
+	"\n" +
+	"KafkaRange\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12!\n" +
+	"\ffirst_offset\x18\x03 \x01(\x03R\vfirstOffset\x12\x1f\n" +
+	"\vlast_offset\x18\x04 \x01(\x03R\n" +
+	"lastOffset\x12\x14\n" +
+	"\x05count\x18\x05 \x01(\x03R\x05count\"I\n" +
+	"\x12ReplayMatchRequest\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x14\n" +
+	"\x05speed\x18\x02 \x01(\x01R\x05speed\"F\n" +
+	"\x13ReplayMatchResponse\x12/\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.oof.ops.v1.ReplayedEventR\x05event\"\xf4\x02\n" +
+	"\rReplayedEvent\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x10\n" +
+	"\x03key\x18\x05 \x01(\tR\x03key\x12@\n" +
+	"\aheaders\x18\x06 \x03(\v2&.oof.ops.v1.ReplayedEvent.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x04type\x18\a \x01(\tR\x04type\x12\x1b\n" +
+	"\tdata_json\x18\b \x01(\tR\bdataJson\x12\x14\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12\x10\n" +
+	"\x03raw\x18\n" +
+	" \x01(\fR\x03raw\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd6\x03\n" +
 	"\n" +
 	"OpsService\x12K\n" +
 	"\n" +
 	"CreateUser\x12\x1d.oof.ops.v1.CreateUserRequest\x1a\x1e.oof.ops.v1.CreateUserResponse\x12H\n" +
 	"\tGrantRole\x12\x1c.oof.ops.v1.GrantRoleRequest\x1a\x1d.oof.ops.v1.GrantRoleResponse\x12H\n" +
-	"\tGetStatus\x12\x1c.oof.ops.v1.GetStatusRequest\x1a\x1d.oof.ops.v1.GetStatusResponseB5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
+	"\tGetStatus\x12\x1c.oof.ops.v1.GetStatusRequest\x1a\x1d.oof.ops.v1.GetStatusResponse\x12N\n" +
+	"\vListMatches\x12\x1e.oof.ops.v1.ListMatchesRequest\x1a\x1f.oof.ops.v1.ListMatchesResponse\x12E\n" +
+	"\bGetMatch\x12\x1b.oof.ops.v1.GetMatchRequest\x1a\x1c.oof.ops.v1.GetMatchResponse\x12P\n" +
+	"\vReplayMatch\x12\x1e.oof.ops.v1.ReplayMatchRequest\x1a\x1f.oof.ops.v1.ReplayMatchResponse0\x01B5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
 
 var (
 	file_oof_ops_v1_ops_proto_rawDescOnce sync.Once
@@ -643,33 +1347,61 @@ func file_oof_ops_v1_ops_proto_rawDescGZIP() []byte {
 	return file_oof_ops_v1_ops_proto_rawDescData
 }
 
-var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_oof_ops_v1_ops_proto_goTypes = []any{
-	(*CreateUserRequest)(nil),  // 0: oof.ops.v1.CreateUserRequest
-	(*CreateUserResponse)(nil), // 1: oof.ops.v1.CreateUserResponse
-	(*GrantRoleRequest)(nil),   // 2: oof.ops.v1.GrantRoleRequest
-	(*GrantRoleResponse)(nil),  // 3: oof.ops.v1.GrantRoleResponse
-	(*GetStatusRequest)(nil),   // 4: oof.ops.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),  // 5: oof.ops.v1.GetStatusResponse
-	(*PartitionLag)(nil),       // 6: oof.ops.v1.PartitionLag
-	(*DeadLetterCount)(nil),    // 7: oof.ops.v1.DeadLetterCount
-	(*RelayBacklog)(nil),       // 8: oof.ops.v1.RelayBacklog
+	(*CreateUserRequest)(nil),     // 0: oof.ops.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),    // 1: oof.ops.v1.CreateUserResponse
+	(*GrantRoleRequest)(nil),      // 2: oof.ops.v1.GrantRoleRequest
+	(*GrantRoleResponse)(nil),     // 3: oof.ops.v1.GrantRoleResponse
+	(*GetStatusRequest)(nil),      // 4: oof.ops.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),     // 5: oof.ops.v1.GetStatusResponse
+	(*PartitionLag)(nil),          // 6: oof.ops.v1.PartitionLag
+	(*DeadLetterCount)(nil),       // 7: oof.ops.v1.DeadLetterCount
+	(*RelayBacklog)(nil),          // 8: oof.ops.v1.RelayBacklog
+	(*ListMatchesRequest)(nil),    // 9: oof.ops.v1.ListMatchesRequest
+	(*ListMatchesResponse)(nil),   // 10: oof.ops.v1.ListMatchesResponse
+	(*GetMatchRequest)(nil),       // 11: oof.ops.v1.GetMatchRequest
+	(*GetMatchResponse)(nil),      // 12: oof.ops.v1.GetMatchResponse
+	(*Match)(nil),                 // 13: oof.ops.v1.Match
+	(*KafkaRange)(nil),            // 14: oof.ops.v1.KafkaRange
+	(*ReplayMatchRequest)(nil),    // 15: oof.ops.v1.ReplayMatchRequest
+	(*ReplayMatchResponse)(nil),   // 16: oof.ops.v1.ReplayMatchResponse
+	(*ReplayedEvent)(nil),         // 17: oof.ops.v1.ReplayedEvent
+	nil,                           // 18: oof.ops.v1.ReplayedEvent.HeadersEntry
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
 }
 var file_oof_ops_v1_ops_proto_depIdxs = []int32{
-	6, // 0: oof.ops.v1.GetStatusResponse.lag:type_name -> oof.ops.v1.PartitionLag
-	7, // 1: oof.ops.v1.GetStatusResponse.dead_letters:type_name -> oof.ops.v1.DeadLetterCount
-	8, // 2: oof.ops.v1.GetStatusResponse.relay:type_name -> oof.ops.v1.RelayBacklog
-	0, // 3: oof.ops.v1.OpsService.CreateUser:input_type -> oof.ops.v1.CreateUserRequest
-	2, // 4: oof.ops.v1.OpsService.GrantRole:input_type -> oof.ops.v1.GrantRoleRequest
-	4, // 5: oof.ops.v1.OpsService.GetStatus:input_type -> oof.ops.v1.GetStatusRequest
-	1, // 6: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
-	3, // 7: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
-	5, // 8: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	6,  // 0: oof.ops.v1.GetStatusResponse.lag:type_name -> oof.ops.v1.PartitionLag
+	7,  // 1: oof.ops.v1.GetStatusResponse.dead_letters:type_name -> oof.ops.v1.DeadLetterCount
+	8,  // 2: oof.ops.v1.GetStatusResponse.relay:type_name -> oof.ops.v1.RelayBacklog
+	19, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
+	19, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
+	13, // 5: oof.ops.v1.ListMatchesResponse.matches:type_name -> oof.ops.v1.Match
+	13, // 6: oof.ops.v1.GetMatchResponse.match:type_name -> oof.ops.v1.Match
+	19, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
+	19, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
+	14, // 9: oof.ops.v1.Match.session_events:type_name -> oof.ops.v1.KafkaRange
+	14, // 10: oof.ops.v1.Match.live_events:type_name -> oof.ops.v1.KafkaRange
+	17, // 11: oof.ops.v1.ReplayMatchResponse.event:type_name -> oof.ops.v1.ReplayedEvent
+	19, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
+	18, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
+	0,  // 14: oof.ops.v1.OpsService.CreateUser:input_type -> oof.ops.v1.CreateUserRequest
+	2,  // 15: oof.ops.v1.OpsService.GrantRole:input_type -> oof.ops.v1.GrantRoleRequest
+	4,  // 16: oof.ops.v1.OpsService.GetStatus:input_type -> oof.ops.v1.GetStatusRequest
+	9,  // 17: oof.ops.v1.OpsService.ListMatches:input_type -> oof.ops.v1.ListMatchesRequest
+	11, // 18: oof.ops.v1.OpsService.GetMatch:input_type -> oof.ops.v1.GetMatchRequest
+	15, // 19: oof.ops.v1.OpsService.ReplayMatch:input_type -> oof.ops.v1.ReplayMatchRequest
+	1,  // 20: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
+	3,  // 21: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
+	5,  // 22: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
+	10, // 23: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
+	12, // 24: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
+	16, // 25: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
+	20, // [20:26] is the sub-list for method output_type
+	14, // [14:20] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_oof_ops_v1_ops_proto_init() }
@@ -683,7 +1415,7 @@ func file_oof_ops_v1_ops_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oof_ops_v1_ops_proto_rawDesc), len(file_oof_ops_v1_ops_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,9 +23,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	OpsService_CreateUser_FullMethodName = "/oof.ops.v1.OpsService/CreateUser"
-	OpsService_GrantRole_FullMethodName  = "/oof.ops.v1.OpsService/GrantRole"
-	OpsService_GetStatus_FullMethodName  = "/oof.ops.v1.OpsService/GetStatus"
+	OpsService_CreateUser_FullMethodName  = "/oof.ops.v1.OpsService/CreateUser"
+	OpsService_GrantRole_FullMethodName   = "/oof.ops.v1.OpsService/GrantRole"
+	OpsService_GetStatus_FullMethodName   = "/oof.ops.v1.OpsService/GetStatus"
+	OpsService_ListMatches_FullMethodName = "/oof.ops.v1.OpsService/ListMatches"
+	OpsService_GetMatch_FullMethodName    = "/oof.ops.v1.OpsService/GetMatch"
+	OpsService_ReplayMatch_FullMethodName = "/oof.ops.v1.OpsService/ReplayMatch"
 )
 
 // OpsServiceClient is the client API for OpsService service.
@@ -44,6 +47,15 @@ type OpsServiceClient interface {
 	// GetStatus reports consumer lag per projector and partition, open dead
 	// letters and the outbox relay's backlog.
 	GetStatus(ctx context.Context, in *GetStatusRequest, opts ...grpc.CallOption) (*GetStatusResponse, error)
+	// ListMatches pages through finished matches (match history), newest
+	// first, filtered by game, player and end time.
+	ListMatches(ctx context.Context, in *ListMatchesRequest, opts ...grpc.CallOption) (*ListMatchesResponse, error)
+	// GetMatch is one finished match with the Kafka ranges of its events.
+	GetMatch(ctx context.Context, in *GetMatchRequest, opts ...grpc.CallOption) (*GetMatchResponse, error)
+	// ReplayMatch re-streams a finished match's events (session lifecycle
+	// and live events, read from Kafka by the recorded ranges) in log time
+	// order, at the original pace divided by speed (0: as fast as possible).
+	ReplayMatch(ctx context.Context, in *ReplayMatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReplayMatchResponse], error)
 }
 
 type opsServiceClient struct {
@@ -84,6 +96,45 @@ func (c *opsServiceClient) GetStatus(ctx context.Context, in *GetStatusRequest, 
 	return out, nil
 }
 
+func (c *opsServiceClient) ListMatches(ctx context.Context, in *ListMatchesRequest, opts ...grpc.CallOption) (*ListMatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMatchesResponse)
+	err := c.cc.Invoke(ctx, OpsService_ListMatches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *opsServiceClient) GetMatch(ctx context.Context, in *GetMatchRequest, opts ...grpc.CallOption) (*GetMatchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMatchResponse)
+	err := c.cc.Invoke(ctx, OpsService_GetMatch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *opsServiceClient) ReplayMatch(ctx context.Context, in *ReplayMatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReplayMatchResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &OpsService_ServiceDesc.Streams[0], OpsService_ReplayMatch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReplayMatchRequest, ReplayMatchResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type OpsService_ReplayMatchClient = grpc.ServerStreamingClient[ReplayMatchResponse]
+
 // OpsServiceServer is the server API for OpsService service.
 // All implementations must embed UnimplementedOpsServiceServer
 // for forward compatibility.
@@ -100,6 +151,15 @@ type OpsServiceServer interface {
 	// GetStatus reports consumer lag per projector and partition, open dead
 	// letters and the outbox relay's backlog.
 	GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error)
+	// ListMatches pages through finished matches (match history), newest
+	// first, filtered by game, player and end time.
+	ListMatches(context.Context, *ListMatchesRequest) (*ListMatchesResponse, error)
+	// GetMatch is one finished match with the Kafka ranges of its events.
+	GetMatch(context.Context, *GetMatchRequest) (*GetMatchResponse, error)
+	// ReplayMatch re-streams a finished match's events (session lifecycle
+	// and live events, read from Kafka by the recorded ranges) in log time
+	// order, at the original pace divided by speed (0: as fast as possible).
+	ReplayMatch(*ReplayMatchRequest, grpc.ServerStreamingServer[ReplayMatchResponse]) error
 	mustEmbedUnimplementedOpsServiceServer()
 }
 
@@ -118,6 +178,15 @@ func (UnimplementedOpsServiceServer) GrantRole(context.Context, *GrantRoleReques
 }
 func (UnimplementedOpsServiceServer) GetStatus(context.Context, *GetStatusRequest) (*GetStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatus not implemented")
+}
+func (UnimplementedOpsServiceServer) ListMatches(context.Context, *ListMatchesRequest) (*ListMatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMatches not implemented")
+}
+func (UnimplementedOpsServiceServer) GetMatch(context.Context, *GetMatchRequest) (*GetMatchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMatch not implemented")
+}
+func (UnimplementedOpsServiceServer) ReplayMatch(*ReplayMatchRequest, grpc.ServerStreamingServer[ReplayMatchResponse]) error {
+	return status.Error(codes.Unimplemented, "method ReplayMatch not implemented")
 }
 func (UnimplementedOpsServiceServer) mustEmbedUnimplementedOpsServiceServer() {}
 func (UnimplementedOpsServiceServer) testEmbeddedByValue()                    {}
@@ -194,6 +263,53 @@ func _OpsService_GetStatus_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OpsService_ListMatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpsServiceServer).ListMatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OpsService_ListMatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpsServiceServer).ListMatches(ctx, req.(*ListMatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpsService_GetMatch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpsServiceServer).GetMatch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OpsService_GetMatch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpsServiceServer).GetMatch(ctx, req.(*GetMatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpsService_ReplayMatch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReplayMatchRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(OpsServiceServer).ReplayMatch(m, &grpc.GenericServerStream[ReplayMatchRequest, ReplayMatchResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type OpsService_ReplayMatchServer = grpc.ServerStreamingServer[ReplayMatchResponse]
+
 // OpsService_ServiceDesc is the grpc.ServiceDesc for OpsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -213,7 +329,21 @@ var OpsService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetStatus",
 			Handler:    _OpsService_GetStatus_Handler,
 		},
+		{
+			MethodName: "ListMatches",
+			Handler:    _OpsService_ListMatches_Handler,
+		},
+		{
+			MethodName: "GetMatch",
+			Handler:    _OpsService_GetMatch_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ReplayMatch",
+			Handler:       _OpsService_ReplayMatch_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "oof/ops/v1/ops.proto",
 }
