@@ -102,7 +102,7 @@ func (h *Hub) Leave(c *Conn) {
 func (h *Hub) read(ctx context.Context, from string) {
 	wait := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{h.key, from}, Count: 256, Block: h.block}).Result()
+		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{h.key, from}, Count: int64(min(256, max(1, h.buffer/2))), Block: h.block}).Result() // half a buffer: see query/live.Hub.readCount
 		if errors.Is(err, redis.Nil) {
 			continue
 		}

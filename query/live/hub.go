@@ -187,7 +187,7 @@ func (h *Hub) read(ctx context.Context, r *room) {
 		r.mu.Lock()
 		from := r.last
 		r.mu.Unlock()
-		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.key, from}, Count: 256, Block: h.block}).Result()
+		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.key, from}, Count: h.readCount(), Block: h.block}).Result()
 		if errors.Is(err, redis.Nil) {
 			continue
 		}
@@ -204,6 +204,14 @@ func (h *Hub) read(ctx context.Context, r *room) {
 			h.deliver(r, s.Messages)
 		}
 	}
+}
+
+// readCount is how many entries one XREAD takes: at most half a member's
+// buffer, so one read alone never overflows a member that keeps up (a
+// burst of 256 used to drop members with a small buffer that were not
+// behind at all), and at most 256.
+func (h *Hub) readCount() int64 {
+	return int64(min(256, max(1, h.buffer/2)))
 }
 
 // deliver hands entries to every member without waiting: a member whose
