@@ -64,7 +64,7 @@ func (p *Platform) buildStream(ctx context.Context, sec *security) error {
 	tracker := p.presenceTracker(pub)
 	(&querylive.Streams{Hub: hub, Publisher: pub, Hook: tracker}).Mount(p.services)
 	p.mountGlobal(producer, hubRedis, tracker)
-	p.mountWebSocket(sec, hub, pub)
+	p.mountWebSocket(sec, hub, pub, tracker)
 	// WatchQueue is a long-lived stream too (pkg/routing).
 	p.mountWatchQueue()
 	return nil

@@ -14,11 +14,11 @@ import (
 // /ws on the gRPC port, over the same command and hub as the gRPC streams.
 // Sockets share the gRPC streams' guard, so a revocation notice
 // (RecheckNow) reaches both.
-func (p *Platform) mountWebSocket(sec *security, hub *querylive.Hub, pub *commandlive.Publisher) {
+func (p *Platform) mountWebSocket(sec *security, hub *querylive.Hub, pub *commandlive.Publisher, hook querylive.ConnHook) {
 	if p.streams == nil {
 		p.streams = middleware.NewStreamGuard(sec.validator, p.cfg.StreamAuthRecheck)
 	}
-	gw := &livews.Gateway{Hub: hub, Publisher: pub, Validator: sec.validator, Guard: p.streams,
+	gw := &livews.Gateway{Hub: hub, Publisher: pub, Hook: hook, Validator: sec.validator, Guard: p.streams,
 		Origins: p.origins, Limits: livews.DefaultLimits(p.cfg.Live.MaxEventBytes), Metrics: livews.NewMetrics(p.registry),
 		Log: p.log.With("component", "query/livews")}
 	p.httpRoutes = append(p.httpRoutes, grpcx.WithHandler(livews.Path, gw))

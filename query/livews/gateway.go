@@ -35,6 +35,9 @@ const Path = "/ws"
 type Gateway struct {
 	Hub       *querylive.Hub
 	Publisher querylive.Publisher
+	// Hook, when set, is told of each socket's subscriptions (presence),
+	// as the gRPC streams tell it.
+	Hook      querylive.ConnHook
 	Validator middleware.TokenValidator
 	// Guard ends sockets at token expiry or revocation, like gRPC streams.
 	Guard   *middleware.StreamGuard

@@ -46,6 +46,14 @@ type socket struct {
 
 	session string          // the subscribed session (writer's; before run, the request's)
 	sub     *querylive.Conn // its hub subscription
+	// gameID and resumed describe the last subscription opened, for the
+	// conn hook (presence); hooked is what the hook was told, until Closed.
+	gameID  string
+	resumed bool
+	hooked  *querylive.ConnInfo
+	// clean: the client closed with a close frame (presence leaves at once
+	// instead of waiting for the heartbeat to expire).
+	clean bool
 
 	code websocket.StatusCode // how the socket ended (for metrics)
 
@@ -72,13 +80,15 @@ func (s *socket) open(ctx context.Context, sessionID string) (*querylive.Conn, e
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	if _, err := s.g.Publisher.CheckMember(ctx, s.caller, sessionID); err != nil {
+	gameID, err := s.g.Publisher.CheckMember(ctx, s.caller, sessionID)
+	if err != nil {
 		return nil, err
 	}
 	conn, err := s.g.Hub.Subscribe(ctx, sessionID, s.after)
 	if err != nil {
 		return nil, err
 	}
+	s.gameID, s.resumed = gameID, s.after != ""
 	s.after = ""
 	return conn, nil
 }
@@ -94,6 +104,10 @@ func (s *socket) subscribe(ctx context.Context, sessionID string) error {
 }
 
 func (s *socket) leave() {
+	if s.hooked != nil {
+		s.g.Hook.Closed(*s.hooked, s.clean)
+		s.hooked = nil
+	}
 	if s.sub != nil {
 		s.g.Hub.Leave(s.session, s.sub)
 		s.sub = nil
@@ -125,6 +139,15 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 	welcome := func() error {
 		if err := write(subscribedFrame(s.session)); err != nil {
 			return err
+		}
+		greeting, err := s.hookOpened(ctx)
+		if err != nil {
+			return err
+		}
+		for _, e := range greeting {
+			if err := write(eventFrame(e)); err != nil {
+				return err
+			}
 		}
 		for _, e := range s.sub.Backlog {
 			if s.sub.Fresh(e) {
@@ -163,12 +186,17 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 			s.close(ws, websocket.StatusTryAgainLater, fellBehind)
 			return
 		case n := <-s.subs:
+			// Switching sessions is leaving the old one on purpose.
+			s.clean = true
 			s.leave()
+			s.clean = false
 			s.session, s.sub = n.session, n.conn
 			err = welcome()
 		case b := <-s.out:
 			err = write(b)
 		case err := <-readErr:
+			st := websocket.CloseStatus(err)
+			s.clean = st == websocket.StatusNormalClosure || st == websocket.StatusGoingAway
 			s.closeRead(ws, err)
 			return
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"google.golang.org/grpc"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
@@ -131,5 +132,40 @@ func TestPresenceKilledConnExpires(t *testing.T) {
 	_, snap := openPresent(t, ctx, env.Conn, ls.dev, ls.id)
 	if got := snapshotOf(t, snap); slices.Contains(got, a.id) {
 		t.Fatalf("the killed conn is still present: %v", got)
+	}
+}
+
+// WebSocket members count for presence like gRPC ones: a socket gets the
+// snapshot first, the others see presence.joined for it, and a close frame
+// makes it leave at once.
+func TestPresenceOverWebSocket(t *testing.T) {
+	ctx := testCtx(t)
+	ls := newLiveSession(t, ctx, 2)
+	a, b := ls.members[0], ls.members[1]
+	bc, _ := openPresent(t, ctx, env.Conn, b, ls.id)
+
+	w := dialWS(t, ctx, a, wsOpts{session: ls.id})
+	f := w.nextAny(t)
+	if f.Type != presence.Snapshot {
+		t.Fatalf("first frame after subscribed: %+v, want %s", f, presence.Snapshot)
+	}
+	var snap struct {
+		PlayerIDs []string `json:"player_ids"`
+	}
+	if err := json.Unmarshal(f.Data, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(snap.PlayerIDs, sorted(a.id, b.id)) {
+		t.Fatalf("socket's snapshot %v, want A and B", snap.PlayerIDs)
+	}
+	bc.until(t, presenceOf(presence.Joined, a.id))
+
+	if err := w.c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	bc.until(t, presenceOf(presence.Left, a.id))
+	if ttl := config.DefaultLive().PresenceTTL; time.Since(start) >= ttl {
+		t.Fatalf("a clean close left only after %v (the heartbeat TTL is %v)", time.Since(start), ttl)
 	}
 }

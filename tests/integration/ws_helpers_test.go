@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -159,7 +160,19 @@ func (w *wsConn) send(t *testing.T, ctx context.Context, f any) {
 	w.sendRaw(t, ctx, string(b))
 }
 
+// next returns the next frame that is not a presence change (presence
+// frames are tested on their own: nextAny).
 func (w *wsConn) next(t *testing.T) wsFrame {
+	t.Helper()
+	for {
+		if f := w.nextAny(t); !strings.HasPrefix(f.Type, "presence.") {
+			return f
+		}
+	}
+}
+
+// nextAny returns the next frame, whatever it is.
+func (w *wsConn) nextAny(t *testing.T) wsFrame {
 	t.Helper()
 	select {
 	case f := <-w.in:
