@@ -215,10 +215,17 @@ func TestLiveSlowMemberIsDropped(t *testing.T) {
 	ctx := testCtx(t)
 	ls := newLiveSession(t, ctx, 3)
 	small := func(c *config.Config) { c.Live.Buffer = 4; c.Live.Rate, c.Live.Burst = 10000, 10000 }
-	// Small HTTP/2 windows: the slow client's unread events back up into
-	// the server quickly.
-	conn := startStreamTarget(t, ctx, small, grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
-	slow := openLive(t, ctx, conn, ls.members[0], ls.id, openOpts{})
+	// Small HTTP/2 windows on the slow client's own connection: its unread
+	// events back up into the server quickly. The others use a connection
+	// of their own, so the slow one's full window cannot block them.
+	conn := startStreamTarget(t, ctx, small)
+	slowConn, err := grpc.NewClient(conn.Target(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = slowConn.Close() })
+	slow := openLive(t, ctx, slowConn, ls.members[0], ls.id, openOpts{})
 	fast := openLive(t, ctx, conn, ls.members[1], ls.id, openOpts{})
 	sender := openLive(t, ctx, conn, ls.members[2], ls.id, openOpts{})
 
