@@ -51,6 +51,7 @@ type Publisher struct {
 	Log    *slog.Logger
 
 	members memberCache
+	rate    limiter
 }
 
 // Result is what Publish did with an event.
@@ -70,7 +71,7 @@ func (p *Publisher) Publish(ctx context.Context, caller auth.Principal, ev *game
 	if err := CheckEvent(ev, p.Limits.MaxEventBytes); err != nil {
 		return Result{}, err
 	}
-	if err := p.allow(ctx, caller.UserID); err != nil {
+	if err := p.allow(caller.UserID); err != nil {
 		return Result{}, err
 	}
 	m, err := p.members.get(ctx, p.Store, ev.GetSessionId(), p.Now())
