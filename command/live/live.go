@@ -52,6 +52,7 @@ type Publisher struct {
 
 	members memberCache
 	rate    limiter
+	seen    seenBatcher
 }
 
 // Result is what Publish did with an event.
@@ -145,7 +146,7 @@ func (p *Publisher) append(ctx context.Context, out *gamepb.GameEvent, gameID st
 	out.GameId = proto.String(gameID)
 
 	seen := p.Keys.Key("live", "seen", out.GetSessionId(), out.GetId())
-	first, err := p.Redis.SetNX(ctx, seen, "1", SeenTTL).Result()
+	first, err := p.seen.mark(ctx, p.Redis, seen, SeenTTL)
 	if err != nil {
 		return Result{}, apperr.Unavailable("live state unavailable", fmt.Errorf("dedupe: %w", err))
 	}
