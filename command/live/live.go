@@ -153,6 +153,13 @@ func (p *Publisher) append(ctx context.Context, out *gamepb.GameEvent, gameID st
 	if !first {
 		return Result{Event: out, Duplicate: true}, nil
 	}
+	if err := ctx.Err(); err != nil {
+		// The caller is gone (its stream ended, the server is stopping)
+		// while the mark was pending: produce nothing, as a cancelled
+		// SET NX used to, and forget the mark so a retry is not a duplicate.
+		_ = p.Redis.Del(context.WithoutCancel(ctx), seen).Err()
+		return Result{}, err
+	}
 	_, err = p.Producer.Publish(ctx, eventlog.Event{
 		Topic: p.Topic, Key: out.GetSessionId(), Subject: "session/" + out.GetSessionId(), Source: source,
 		Message: &eventspb.LiveEvent{Event: out, SenderRole: role},
