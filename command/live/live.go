@@ -51,6 +51,8 @@ type Publisher struct {
 	Log    *slog.Logger
 
 	members memberCache
+	rate    limiter
+	seen    seenBatcher
 }
 
 // Result is what Publish did with an event.
@@ -70,7 +72,7 @@ func (p *Publisher) Publish(ctx context.Context, caller auth.Principal, ev *game
 	if err := CheckEvent(ev, p.Limits.MaxEventBytes); err != nil {
 		return Result{}, err
 	}
-	if err := p.allow(ctx, caller.UserID); err != nil {
+	if err := p.allow(caller.UserID); err != nil {
 		return Result{}, err
 	}
 	m, err := p.members.get(ctx, p.Store, ev.GetSessionId(), p.Now())
@@ -144,12 +146,19 @@ func (p *Publisher) append(ctx context.Context, out *gamepb.GameEvent, gameID st
 	out.GameId = proto.String(gameID)
 
 	seen := p.Keys.Key("live", "seen", out.GetSessionId(), out.GetId())
-	first, err := p.Redis.SetNX(ctx, seen, "1", SeenTTL).Result()
+	first, err := p.seen.mark(ctx, p.Redis, seen, SeenTTL)
 	if err != nil {
 		return Result{}, apperr.Unavailable("live state unavailable", fmt.Errorf("dedupe: %w", err))
 	}
 	if !first {
 		return Result{Event: out, Duplicate: true}, nil
+	}
+	if err := ctx.Err(); err != nil {
+		// The caller is gone (its stream ended, the server is stopping)
+		// while the mark was pending: produce nothing, as a cancelled
+		// SET NX used to, and forget the mark so a retry is not a duplicate.
+		_ = p.Redis.Del(context.WithoutCancel(ctx), seen).Err()
+		return Result{}, err
 	}
 	_, err = p.Producer.Publish(ctx, eventlog.Event{
 		Topic: p.Topic, Key: out.GetSessionId(), Subject: "session/" + out.GetSessionId(), Source: source,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -33,6 +34,13 @@ type Producer struct {
 	sp      sarama.SyncProducer
 	timeout time.Duration
 	now     func() time.Time
+
+	// mu is held (read) by every send in flight and (write) by Close: a
+	// send into a closed sarama producer panics ("send on closed
+	// channel"), which a publish racing the server's shutdown (a presence
+	// event when the last sockets close) used to hit.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // NewProducer wraps a sarama SyncProducer built by NewSaramaConfig.
@@ -56,8 +64,16 @@ func (p *Producer) Publish(ctx context.Context, events ...Event) ([]Position, er
 	// the caller roll back a change whose event is in the log. sarama's own
 	// timeouts (NewSaramaConfig) end every send before p.timeout; the timer
 	// is a last resort and its outcome is reported as unknown.
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return nil, apperr.Unavailable("event log unavailable", errors.New("producer closed"))
+	}
 	done := make(chan error, 1)
-	go func() { done <- p.sp.SendMessages(msgs) }()
+	go func() {
+		defer p.mu.RUnlock() // when the send ends, even after Publish stopped waiting
+		done <- p.sp.SendMessages(msgs)
+	}()
 	timer := time.NewTimer(p.timeout)
 	defer timer.Stop()
 	select {
@@ -87,5 +103,15 @@ func (p *Producer) record(ctx context.Context, ev Event) (*sarama.ProducerMessag
 	return r.Message(), nil
 }
 
-// Close flushes and closes the underlying producer.
-func (p *Producer) Close() error { return p.sp.Close() }
+// Close waits for the sends in flight (sarama's timeouts bound them), then
+// flushes and closes the underlying producer; later Publishes fail
+// UNAVAILABLE.
+func (p *Producer) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	return p.sp.Close()
+}

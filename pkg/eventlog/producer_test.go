@@ -290,3 +290,48 @@ func TestNewSaramaConfig(t *testing.T) {
 		t.Fatalf("timeout %v, initial offset %d, client %q", c.Producer.Timeout, c.Consumer.Offsets.Initial, c.ClientID)
 	}
 }
+
+// Close waits for a send in flight instead of closing the producer under it
+// (sarama panics on a send into a closed producer), and a Publish after
+// Close fails UNAVAILABLE without touching the producer.
+func TestCloseWaitsForSendsInFlight(t *testing.T) {
+	sp := &closeCheck{fakeSync: fakeSync{block: make(chan struct{})}}
+	p := NewProducer(sp, time.Minute, time.Now)
+	published := make(chan error, 1)
+	go func() { _, err := p.Publish(context.Background(), userEvent()); published <- err }()
+	time.Sleep(20 * time.Millisecond) // the send is in flight
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a send was in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(sp.block)
+	if err := <-published; err != nil {
+		t.Fatalf("the send in flight failed: %v", err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Publish(context.Background(), userEvent()); !apperr.Is(err, apperr.KindUnavailable) {
+		t.Fatalf("Publish after Close = %v, want UNAVAILABLE", err)
+	}
+	if sp.late {
+		t.Fatal("a send reached the producer after Close")
+	}
+}
+
+type closeCheck struct {
+	fakeSync
+	closed, late bool
+}
+
+func (c *closeCheck) SendMessages(msgs []*sarama.ProducerMessage) error {
+	if c.closed {
+		c.late = true
+	}
+	return c.fakeSync.SendMessages(msgs)
+}
+
+func (c *closeCheck) Close() error { c.closed = true; return nil }

@@ -75,8 +75,22 @@ func (p *Projector) Apply(context.Context, pgx.Tx, eventlog.Envelope, proto.Mess
 func (p *Projector) Reset(context.Context, pgx.Tx) error { return nil }
 
 // ApplyDirect appends the batch's live events to their sessions' streams,
-// in one pipeline.
+// in one pipeline, while the ranges are recorded (PostgreSQL) alongside:
+// the two are independent and both idempotent, so the batch costs the
+// slower round trip rather than the sum of both (the next batch, and so
+// the next events' delivery, waits for this one).
 func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) error {
+	ranges := make(chan error, 1)
+	go func() { ranges <- p.recordRanges(ctx, events) }()
+	if err := p.appendStreams(ctx, events); err != nil {
+		<-ranges
+		return err
+	}
+	return <-ranges
+}
+
+// appendStreams XADDs the batch's live events, in one pipeline.
+func (p *Projector) appendStreams(ctx context.Context, events []projection.Event) error {
 	pipe := p.rdb.Pipeline()
 	var adds []*redis.StringCmd
 	for _, ev := range events {
@@ -104,7 +118,7 @@ func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) 
 			return fmt.Errorf("xadd: %w", err)
 		}
 	}
-	return p.recordRanges(ctx, events)
+	return nil
 }
 
 // alreadyThere: XADD refuses an id not above the stream's last, which is

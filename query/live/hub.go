@@ -1,13 +1,13 @@
 // Package live is the outbound half of live events (docs/realtime.md):
-// a Hub per stream-target instance runs one XREAD BLOCK per session that
-// has members connected here and copies each entry into every member's
+// a Hub per stream-target instance follows the sessions that have members
+// connected here with XREAD BLOCK, many sessions per read (reader.go), and
+// copies each entry into every member's
 // bounded buffer; a member that falls behind is dropped, never waited for.
 // grpc.go serves GameService/InstanceService.StreamEvents on it.
 package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -38,8 +38,9 @@ type Hub struct {
 	block  time.Duration
 	log    *slog.Logger
 
-	mu    sync.Mutex
-	rooms map[string]*room
+	mu     sync.Mutex
+	rooms  map[string]*room // by session id
+	shards []*shard         // reader.go
 }
 
 // NewHub returns a hub; buffer is each member's queue length.
@@ -49,8 +50,8 @@ func NewHub(rdb *redis.Client, prefix string, buffer int, log *slog.Logger) *Hub
 
 // room is one session with local members and the reader that feeds them.
 type room struct {
-	key    string
-	cancel context.CancelFunc
+	key   string
+	shard *shard
 
 	mu      sync.Mutex
 	last    string // the last entry id handed to the members
@@ -139,27 +140,34 @@ func (h *Hub) Subscribe(ctx context.Context, sessionID, afterEventID string) (*C
 // stream's current end when c is the first local member, and returns the
 // last entry the reader has handed out: c gets every entry after it.
 func (h *Hub) join(ctx context.Context, sessionID, key string, c *Conn) (string, error) {
+	last, wakeKey, err := h.enter(ctx, sessionID, key, c)
+	if err == nil {
+		h.wake(ctx, wakeKey)
+	}
+	return last, err
+}
+
+// enter is join under h.mu.
+func (h *Hub) enter(ctx context.Context, sessionID, key string, c *Conn) (string, string, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if r, ok := h.rooms[sessionID]; ok {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.members[c] = struct{}{}
-		return r.last, nil
+		return r.last, "", nil
 	}
 	last := "0-0"
 	msgs, err := h.rdb.XRevRangeN(ctx, key, "+", "-", 1).Result()
 	if err != nil {
-		return "", apperr.Unavailable("live state unavailable", err)
+		return "", "", apperr.Unavailable("live state unavailable", err)
 	}
 	if len(msgs) == 1 {
 		last = msgs[0].ID
 	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &room{key: key, cancel: cancel, last: last, members: map[*Conn]struct{}{c: {}}}
+	r := &room{key: key, last: last, members: map[*Conn]struct{}{c: {}}}
 	h.rooms[sessionID] = r
-	go h.read(rctx, r)
-	return last, nil
+	return last, h.place(r), nil
 }
 
 // Leave disconnects a member; the last one stops the session's reader.
@@ -175,34 +183,8 @@ func (h *Hub) Leave(sessionID string, c *Conn) {
 	empty := len(r.members) == 0
 	r.mu.Unlock()
 	if empty {
-		r.cancel()
+		h.unplace(r)
 		delete(h.rooms, sessionID)
-	}
-}
-
-// read is the session's one XREAD BLOCK loop on this instance.
-func (h *Hub) read(ctx context.Context, r *room) {
-	wait := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		r.mu.Lock()
-		from := r.last
-		r.mu.Unlock()
-		res, err := h.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{r.key, from}, Count: h.readCount(), Block: h.block}).Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				h.log.Warn("live stream read failed; retrying", "stream", r.key, "err", err)
-				sleep(ctx, wait)
-				wait = min(wait*2, 5*time.Second)
-			}
-			continue
-		}
-		wait = 100 * time.Millisecond
-		for _, s := range res {
-			h.deliver(r, s.Messages)
-		}
 	}
 }
 
@@ -280,13 +262,4 @@ func splitID(id string) (uint64, uint64) {
 	m, _ := strconv.ParseUint(ms, 10, 64)
 	s, _ := strconv.ParseUint(seq, 10, 64)
 	return m, s
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
