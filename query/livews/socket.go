@@ -204,6 +204,17 @@ func (s *socket) run(ws *websocket.Conn, token string) {
 			return
 		}
 		if err != nil {
+			// A client's close frame often fails a write before the reader
+			// reports it: give the reader a moment, so a clean close counts
+			// as clean (presence leaves at once instead of expiring).
+			select {
+			case rerr := <-readErr:
+				st := websocket.CloseStatus(rerr)
+				s.clean = st == websocket.StatusNormalClosure || st == websocket.StatusGoingAway
+				s.closeRead(ws, rerr)
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 			s.closeAfter(ws, ctx, err)
 			return
 		}
