@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,8 +28,8 @@ const Name = projector.Global
 
 // Fields of a stream entry.
 const (
-	FieldID    = "id" // the GlobalEvent's id
-	FieldEvent = "ev" // the GlobalEvent, protobuf
+	FieldID    = projlive.FieldID    // the GlobalEvent's id
+	FieldEvent = projlive.FieldEvent // the GlobalEvent, protobuf
 )
 
 // StreamKey is the Redis stream of global events.
@@ -69,8 +68,7 @@ func (p *Projector) Reset(context.Context, pgx.Tx) error { return nil }
 // pipeline.
 func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) error {
 	key := StreamKey(p.prefix)
-	pipe := p.rdb.Pipeline()
-	var adds []*redis.StringCmd
+	entries := make([]projlive.Entry, 0, len(events))
 	for _, ev := range events {
 		ge, ok := ev.Msg.(*eventspb.GlobalEventSent)
 		if !ok {
@@ -80,26 +78,7 @@ func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) 
 		if err != nil {
 			return fmt.Errorf("encode global event: %w", err)
 		}
-		adds = append(adds, pipe.XAdd(ctx, &redis.XAddArgs{
-			Stream: key, MaxLen: p.window, Approx: true, ID: projlive.EntryID(ev.Env.Offset),
-			Values: []any{FieldID, ge.GetEvent().GetId(), FieldEvent, body},
-		}))
+		entries = append(entries, projlive.Entry{Stream: key, Offset: ev.Env.Offset, EventID: ge.GetEvent().GetId(), Body: body})
 	}
-	if len(adds) == 0 {
-		return nil
-	}
-	pipe.PExpire(ctx, key, p.expiry)
-	_, _ = pipe.Exec(ctx)
-	for _, c := range adds {
-		if err := c.Err(); err != nil && !alreadyThere(err) {
-			return fmt.Errorf("xadd: %w", err)
-		}
-	}
-	return nil
-}
-
-// alreadyThere: XADD refuses an id not above the stream's last, which is
-// how a record delivered again shows up.
-func alreadyThere(err error) bool {
-	return strings.Contains(err.Error(), "equal or smaller than the target stream top item")
+	return projlive.Append(ctx, p.rdb, p.window, p.expiry, entries)
 }

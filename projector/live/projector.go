@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -91,8 +90,7 @@ func (p *Projector) ApplyDirect(ctx context.Context, events []projection.Event) 
 
 // appendStreams XADDs the batch's live events, in one pipeline.
 func (p *Projector) appendStreams(ctx context.Context, events []projection.Event) error {
-	pipe := p.rdb.Pipeline()
-	var adds []*redis.StringCmd
+	entries := make([]Entry, 0, len(events))
 	for _, ev := range events {
 		le, ok := ev.Msg.(*eventspb.LiveEvent)
 		if !ok {
@@ -102,27 +100,8 @@ func (p *Projector) appendStreams(ctx context.Context, events []projection.Event
 		if err != nil {
 			return fmt.Errorf("encode live event: %w", err)
 		}
-		key := StreamKey(p.prefix, le.GetEvent().GetSessionId())
-		adds = append(adds, pipe.XAdd(ctx, &redis.XAddArgs{
-			Stream: key, MaxLen: p.window, Approx: true, ID: EntryID(ev.Env.Offset),
-			Values: []any{FieldID, le.GetEvent().GetId(), FieldEvent, body},
-		}))
-		pipe.PExpire(ctx, key, p.expiry)
+		entries = append(entries, Entry{Stream: StreamKey(p.prefix, le.GetEvent().GetSessionId()),
+			Offset: ev.Env.Offset, EventID: le.GetEvent().GetId(), Body: body})
 	}
-	if len(adds) == 0 {
-		return nil
-	}
-	_, _ = pipe.Exec(ctx)
-	for _, c := range adds {
-		if err := c.Err(); err != nil && !alreadyThere(err) {
-			return fmt.Errorf("xadd: %w", err)
-		}
-	}
-	return nil
-}
-
-// alreadyThere: XADD refuses an id not above the stream's last, which is
-// how a record delivered again shows up.
-func alreadyThere(err error) bool {
-	return strings.Contains(err.Error(), "equal or smaller than the target stream top item")
+	return Append(ctx, p.rdb, p.window, p.expiry, entries)
 }
