@@ -97,7 +97,8 @@ func (g *StreamGuard) Stream() grpc.StreamServerInterceptor {
 
 func (g *StreamGuard) watch(ctx context.Context, end context.CancelCauseFunc, token string) {
 	var expiry <-chan time.Time
-	if exp, ok := tokenExpiry(token); ok {
+	exp, hasExp := tokenExpiry(token)
+	if hasExp {
 		t := time.NewTimer(time.Until(exp))
 		defer t.Stop()
 		expiry = t.C
@@ -120,6 +121,12 @@ func (g *StreamGuard) watch(ctx context.Context, end context.CancelCauseFunc, to
 		case err == nil:
 			outages = 0
 		case errors.Is(err, auth.ErrInvalidToken):
+			// A re-check that lands at the expiry, just before its timer
+			// fires, is the expiry too.
+			if hasExp && !time.Now().Before(exp) {
+				end(&streamEnded{status.New(codes.Unauthenticated, "access token expired")})
+				return
+			}
 			end(&streamEnded{status.New(codes.Unauthenticated, "access token no longer valid")})
 			return
 		case ctx.Err() != nil:
