@@ -17,6 +17,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	globalpb "github.com/oof-gg/platform/api/gen/v1/api/global"
+	"github.com/oof-gg/platform/command/live"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
@@ -34,13 +35,13 @@ const Key = "global"
 // de-duplication.
 const SeenTTL = 10 * time.Minute
 
-// Limits of one event's fields (its whole size is bounded by MaxBytes).
+// Limits of one event's fields are live events' (its whole size is
+// bounded by MaxBytes).
 const (
-	maxIDLen         = 64
-	maxNameLen       = 64
-	maxAttributes    = 64
-	maxAttrKeyLen    = 64
-	maxAttrStringLen = 1024
+	maxNameLen       = live.MaxNameLen
+	maxAttributes    = live.MaxAttributes
+	maxAttrKeyLen    = live.MaxAttrKeyLen
+	maxAttrStringLen = live.MaxAttrStringLen
 )
 
 // Publisher accepts global events.
@@ -116,8 +117,8 @@ func CheckEvent(ev *globalpb.GlobalEvent, maxBytes int) error {
 		return apperr.ResourceExhausted(fmt.Sprintf("event too large: %d bytes, at most %d", n, maxBytes), 0)
 	}
 	var c validate.Checks
-	if ev.GetId() != "" && !validEventID(ev.GetId()) {
-		c.Add("id", fmt.Sprintf("must be 1 to %d characters of letters, digits and . _ : - (e.g. a UUID)", maxIDLen))
+	if ev.GetId() != "" {
+		live.CheckEventID(&c, ev.GetId())
 	}
 	c.Text("event_name", ev.GetEventName(), 1, maxNameLen)
 	if ev.GameId != nil {
@@ -139,14 +140,4 @@ func CheckEvent(ev *globalpb.GlobalEvent, maxBytes int) error {
 		}
 	}
 	return c.Err()
-}
-
-// validEventID: 1–64 of [A-Za-z0-9._:-]; it becomes part of a Redis key.
-func validEventID(id string) bool {
-	ok := len(id) >= 1 && len(id) <= maxIDLen
-	for i := 0; ok && i < len(id); i++ {
-		b := id[i]
-		ok = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == ':' || b == '-'
-	}
-	return ok
 }

@@ -11,13 +11,13 @@ import (
 )
 
 // Limits of one event's fields (its whole size is bounded by
-// OOF_LIVE_MAX_EVENT_BYTES on top).
+// OOF_LIVE_MAX_EVENT_BYTES on top). Global events share them.
 const (
 	maxIDLen         = 64
-	maxNameLen       = 64
-	maxAttributes    = 64
-	maxAttrKeyLen    = 64
-	maxAttrStringLen = 1024
+	MaxNameLen       = 64
+	MaxAttributes    = 64
+	MaxAttrKeyLen    = 64
+	MaxAttrStringLen = 1024
 )
 
 // CheckEvent validates what a client may set in a live event. The fields
@@ -33,36 +33,36 @@ func CheckEvent(ev *gamepb.GameEvent, maxBytes int) error {
 	var c validate.Checks
 	c.ID("session_id", ev.GetSessionId())
 	if ev.Id != nil {
-		checkEventID(&c, ev.GetId())
+		CheckEventID(&c, ev.GetId())
 	}
 	if ev.GameId != nil {
 		c.ID("game_id", ev.GetGameId())
 	}
 	if ev.EventName != nil {
-		c.Text("event_name", ev.GetEventName(), 1, maxNameLen)
+		c.Text("event_name", ev.GetEventName(), 1, MaxNameLen)
 	}
 	if ev.TeamId != nil {
-		c.Text("team_id", ev.GetTeamId(), 1, maxNameLen)
+		c.Text("team_id", ev.GetTeamId(), 1, MaxNameLen)
 	}
 	if _, ok := gamepb.GameEvent_EventType_name[int32(ev.GetType())]; !ok {
 		c.Add("type", "must be one of the EventType values")
 	}
-	if len(ev.GetAttributes()) > maxAttributes {
-		c.Add("attributes", fmt.Sprintf("at most %d attributes", maxAttributes))
+	if len(ev.GetAttributes()) > MaxAttributes {
+		c.Add("attributes", fmt.Sprintf("at most %d attributes", MaxAttributes))
 	}
 	for k, v := range ev.GetAttributes() {
-		c.Text("attributes key", k, 1, maxAttrKeyLen)
+		c.Text("attributes key", k, 1, MaxAttrKeyLen)
 		if s, ok := v.GetValue().(*gamepb.GameEvent_EventAttribute_StringValue); ok {
-			c.Text("attributes["+safeKey(k)+"]", s.StringValue, 0, maxAttrStringLen)
+			c.Text("attributes["+safeKey(k)+"]", s.StringValue, 0, MaxAttrStringLen)
 		}
 	}
 	c.JSON("data", ev.Data)
 	return c.Err()
 }
 
-// checkEventID: a client's own id is 1–64 characters of [A-Za-z0-9._:-]
+// CheckEventID: a client's own id is 1–64 characters of [A-Za-z0-9._:-]
 // (a UUID fits): it becomes part of a Redis key and is echoed to others.
-func checkEventID(c *validate.Checks, id string) {
+func CheckEventID(c *validate.Checks, id string) {
 	ok := len(id) >= 1 && len(id) <= maxIDLen
 	for i := 0; ok && i < len(id); i++ {
 		b := id[i]
@@ -76,7 +76,7 @@ func checkEventID(c *validate.Checks, id string) {
 // safeKey is a key fit to be named in an error (the key itself may be the
 // problem).
 func safeKey(k string) string {
-	if !validate.Storable(k) || len(k) > maxAttrKeyLen {
+	if !validate.Storable(k) || len(k) > MaxAttrKeyLen {
 		return "?"
 	}
 	return k
