@@ -27,13 +27,6 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 	if err := checkCreate(req); err != nil {
 		return nil, 0, err
 	}
-	s, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId())
-	if err != nil {
-		return nil, 0, fmt.Errorf("create entity: %w", err)
-	}
-	if err := checkPlayer(caller, s, req.GetPlayerId()); err != nil {
-		return nil, 0, fmt.Errorf("create entity: %w", err)
-	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		return nil, 0, apperr.Internal("entity id", err)
@@ -44,19 +37,25 @@ func (h *Handler) Create(ctx context.Context, req *gamepb.EntityCreateRequest) (
 		PlayerId: req.PlayerId, Data: req.Data,
 	}
 	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreateEntity", Caller: caller.UserID, Request: req, Result: e}, func(ctx context.Context) error {
-		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-			state, err := encode(e)
-			if err != nil {
-				return nil, err
+		return h.inSession(ctx, caller, req.GetSessionId(), req.GetGameId(), func(s *gamepb.Session, scope aggregate.Scope) error {
+			if err := checkPlayer(caller, s, req.GetPlayerId()); err != nil {
+				return err
 			}
-			rec := aggregate.Record{Kind: aggregate.KindEntity, ID: e.GetId(), Parent: e.GetSessionId(), Owner: caller.UserID, Live: true, State: state}
-			if err := tx.Save(ctx, rec, 0); err != nil {
-				return nil, err
-			}
-			h.account(tx, e.GetSessionId(), 1, int64(len(state)))
-			return []eventlog.Event{h.event(e.GetSessionId(), e.GetId(), &eventspb.EntityCreated{
-				Entity: e, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
-			})}, nil
+			return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+				state, err := encode(e)
+				if err != nil {
+					return nil, err
+				}
+				rec := aggregate.Record{Kind: aggregate.KindEntity, ID: e.GetId(), Parent: e.GetSessionId(), Owner: caller.UserID, Live: true, State: state}
+				if err := tx.Save(ctx, rec, 0); err != nil {
+					return nil, err
+				}
+				tx.ExpectUnchanged(scope)
+				h.account(tx, e.GetSessionId(), 1, int64(len(state)))
+				return []eventlog.Event{h.event(e.GetSessionId(), e.GetId(), &eventspb.EntityCreated{
+					Entity: e, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
+				})}, nil
+			})
 		})
 	})
 	if err != nil {

@@ -33,6 +33,9 @@ type Handler struct {
 	// Quotas bound a session's live entities, by count and by bytes
 	// (zero: defaults).
 	Quotas config.Quotas
+	// Scopes caches the sessions entity changes are checked against (nil:
+	// read each time).
+	Scopes *aggregate.ScopeCache
 }
 
 // event keys by session, not entity: ordering matters within a session, and
@@ -41,22 +44,44 @@ func (h *Handler) event(sessionID, entityID string, m proto.Message) eventlog.Ev
 	return kit.NewEvent(h.Topic, sessionID, "entity/"+entityID, source, m)
 }
 
-// checkSession allows a change to the entities of a session: the session
-// exists in gameID, caller may change it, and it is not over. It returns
-// the session.
+// inSession runs change once the caller may change the entities of the
+// session: it exists in gameID, the caller may change it, and it is not
+// over. change gets the session and must queue tx.ExpectUnchanged(scope)
+// in its transaction (see decideInSession).
 //
-// It reads (does not lock) the session, so entity changes of one session do
-// not serialize on it. The price: an entity change racing the session's end
-// may still commit just after it; the next change then sees the end. One
-// query reads the session and its game.
-func (h *Handler) checkSession(ctx context.Context, caller auth.Principal, sessionID, gameID string) (*gamepb.Session, error) {
-	sc, err := h.Store.LoadWithParent(ctx, aggregate.KindSession, sessionID, aggregate.KindGame)
-	if errors.Is(err, aggregate.ErrNotFound) || (err == nil && sc.Record.Parent != gameID) {
-		return nil, apperr.NotFound("session not found in this game")
+// The session comes from the handler's scope cache, so a stream of entity
+// changes does not read it before each; the commit then checks that
+// neither the session nor its game moved on since (ExpectUnchanged). If
+// one did, the change wrote nothing and runs once more on a fresh read, so
+// a session that ended refuses it then. It does not lock the session:
+// entity changes of one session must not serialize on it.
+func (h *Handler) inSession(ctx context.Context, caller auth.Principal, sessionID, gameID string,
+	change func(s *gamepb.Session, scope aggregate.Scope) error) error {
+	load := h.Scopes.Load
+	for attempt := 0; ; attempt++ {
+		sc, err := load(ctx, aggregate.KindSession, sessionID, aggregate.KindGame)
+		if errors.Is(err, aggregate.ErrNotFound) || (err == nil && sc.Record.Parent != gameID) {
+			return apperr.NotFound("session not found in this game")
+		}
+		if err != nil {
+			return err
+		}
+		s, err := checkSession(caller, sc)
+		if err != nil {
+			return err
+		}
+		err = change(s, sc)
+		if !errors.Is(err, aggregate.ErrStale) || attempt > 0 {
+			return err
+		}
+		h.Scopes.Forget(aggregate.KindSession, sessionID, aggregate.KindGame)
+		load = h.Scopes.Fresh
 	}
-	if err != nil {
-		return nil, err
-	}
+}
+
+// checkSession decides whether caller may change the entities of the
+// session sc holds (with its game), and returns the session.
+func checkSession(caller auth.Principal, sc aggregate.Scope) (*gamepb.Session, error) {
 	s := &gamepb.Session{}
 	if err := proto.Unmarshal(sc.State, s); err != nil {
 		return nil, apperr.Internal("decode session", err)

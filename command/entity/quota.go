@@ -42,8 +42,8 @@ func (h *Handler) account(tx aggregate.Tx, sessionID string, count int, bytes in
 // checkPlayer: an entity is attributed (player_id) to nobody, to the
 // caller, or to a member of its session, never to someone outside it, so
 // no one can pin entities on players who are not in the match. The session
-// is the one checkSession read, without a lock: a member who leaves at the
-// same moment may still be named once.
+// is the one inSession read; the commit checks it is still current, so a
+// member who has left is not named.
 func checkPlayer(caller auth.Principal, s *gamepb.Session, playerID string) error {
 	if playerID == "" || playerID == caller.UserID || slices.Contains(s.GetUserIds(), playerID) {
 		return nil

@@ -29,36 +29,36 @@ func (h *Handler) Update(ctx context.Context, req *gamepb.EntityUpdateRequest) (
 	if err := c.Err(); err != nil {
 		return nil, 0, err
 	}
-	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
-		return nil, 0, fmt.Errorf("update entity: %w", err)
-	}
 	var out *gamepb.Entity
 	var version int64
-	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-		l, err := h.load(ctx, tx, req.GetId(), req.GetSessionId(), req.GetGameId())
-		if err != nil {
-			return nil, err
-		}
-		next := proto.Clone(l.entity).(*gamepb.Entity)
-		if err := applyValues(next, req.GetAttributes()); err != nil {
-			return nil, err
-		}
-		out, version = next, l.rec.Version
-		if proto.Equal(next, l.entity) {
-			return nil, nil
-		}
-		before := len(l.rec.State)
-		if l.rec.State, err = encode(next); err != nil {
-			return nil, err
-		}
-		if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
-			return nil, err
-		}
-		h.account(tx, next.GetSessionId(), 0, int64(len(l.rec.State)-before))
-		version++
-		return []eventlog.Event{h.event(next.GetSessionId(), next.GetId(), &eventspb.EntityUpdated{
-			Entity: next, Version: version, UpdatedBy: caller.UserID, UpdatedAt: timestamppb.New(h.Now()),
-		})}, nil
+	err = h.inSession(ctx, caller, req.GetSessionId(), req.GetGameId(), func(_ *gamepb.Session, scope aggregate.Scope) error {
+		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+			l, err := h.load(ctx, tx, req.GetId(), req.GetSessionId(), req.GetGameId())
+			if err != nil {
+				return nil, err
+			}
+			next := proto.Clone(l.entity).(*gamepb.Entity)
+			if err := applyValues(next, req.GetAttributes()); err != nil {
+				return nil, err
+			}
+			out, version = next, l.rec.Version
+			if proto.Equal(next, l.entity) {
+				return nil, nil
+			}
+			before := len(l.rec.State)
+			if l.rec.State, err = encode(next); err != nil {
+				return nil, err
+			}
+			if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
+				return nil, err
+			}
+			tx.ExpectUnchanged(scope)
+			h.account(tx, next.GetSessionId(), 0, int64(len(l.rec.State)-before))
+			version++
+			return []eventlog.Event{h.event(next.GetSessionId(), next.GetId(), &eventspb.EntityUpdated{
+				Entity: next, Version: version, UpdatedBy: caller.UserID, UpdatedAt: timestamppb.New(h.Now()),
+			})}, nil
+		})
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("update entity: %w", err)
@@ -77,26 +77,26 @@ func (h *Handler) Delete(ctx context.Context, req *gamepb.EntityDeleteRequest) (
 	if err := c.Err(); err != nil {
 		return 0, err
 	}
-	if _, err := h.checkSession(ctx, caller, req.GetSessionId(), req.GetGameId()); err != nil {
-		return 0, fmt.Errorf("delete entity: %w", err)
-	}
 	var version int64
-	err = h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-		l, err := h.load(ctx, tx, req.GetId(), req.GetSessionId(), req.GetGameId())
-		if err != nil {
-			return nil, err
-		}
-		// The last state stays in the write model (not live) for audits.
-		l.rec.Live = false
-		if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
-			return nil, err
-		}
-		h.account(tx, req.GetSessionId(), -1, -int64(len(l.rec.State)))
-		version = l.rec.Version + 1
-		return []eventlog.Event{h.event(req.GetSessionId(), req.GetId(), &eventspb.EntityDeleted{
-			EntityId: req.GetId(), SessionId: req.GetSessionId(), GameId: req.GetGameId(),
-			Version: version, DeletedBy: caller.UserID, DeletedAt: timestamppb.New(h.Now()),
-		})}, nil
+	err = h.inSession(ctx, caller, req.GetSessionId(), req.GetGameId(), func(_ *gamepb.Session, scope aggregate.Scope) error {
+		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+			l, err := h.load(ctx, tx, req.GetId(), req.GetSessionId(), req.GetGameId())
+			if err != nil {
+				return nil, err
+			}
+			// The last state stays in the write model (not live) for audits.
+			l.rec.Live = false
+			if err := tx.Save(ctx, l.rec, l.rec.Version); err != nil {
+				return nil, err
+			}
+			tx.ExpectUnchanged(scope)
+			h.account(tx, req.GetSessionId(), -1, -int64(len(l.rec.State)))
+			version = l.rec.Version + 1
+			return []eventlog.Event{h.event(req.GetSessionId(), req.GetId(), &eventspb.EntityDeleted{
+				EntityId: req.GetId(), SessionId: req.GetSessionId(), GameId: req.GetGameId(),
+				Version: version, DeletedBy: caller.UserID, DeletedAt: timestamppb.New(h.Now()),
+			})}, nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("delete entity: %w", err)

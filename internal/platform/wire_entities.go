@@ -1,8 +1,11 @@
 package platform
 
 import (
+	"time"
+
 	commandentity "github.com/oof-gg/platform/command/entity"
 	"github.com/oof-gg/platform/command/kit"
+	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/projector/entities"
 	queryentity "github.com/oof-gg/platform/query/entity"
@@ -11,8 +14,18 @@ import (
 // Entities: CreateEntity/UpdateEntity/DeleteEntity (command), GetEntity
 // (query) and their projector are wired here.
 
+// The sessions entity changes are checked against are cached (each commit
+// checks they did not change): a running session's stream of entity
+// changes then costs no read of it per change. The bounds only limit
+// memory held for sessions nobody plays any more.
+const (
+	scopeCacheSize = 10_000
+	scopeCacheTTL  = 5 * time.Minute
+)
+
 func (p *Platform) mountEntityCommands(deps kit.Deps) {
-	commandentity.NewGRPC(&commandentity.Handler{Deps: deps, Topic: p.cfg.Topic(TopicEntity), Quotas: p.cfg.Quotas}).Mount(p.services)
+	commandentity.NewGRPC(&commandentity.Handler{Deps: deps, Topic: p.cfg.Topic(TopicEntity), Quotas: p.cfg.Quotas,
+		Scopes: aggregate.NewScopeCache(deps.Store, scopeCacheSize, scopeCacheTTL)}).Mount(p.services)
 }
 
 func (p *Platform) mountEntityQueries() {
