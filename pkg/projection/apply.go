@@ -181,6 +181,7 @@ func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, 
 	if hooks != nil {
 		hooks.BeforeBatch()
 	}
+	ctx = withBatchSlot(ctx)
 	var dead []DeadLetter
 	var stored int64 = -1
 	err := r.inProjectionTx(ctx, func(tx pgx.Tx) (*pgx.Batch, error) {

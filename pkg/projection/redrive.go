@@ -74,6 +74,7 @@ func RetryDeadLetter(ctx context.Context, pool *pgxpool.Pool, lookup Lookup, id 
 	if hooks != nil {
 		hooks.BeforeBatch()
 	}
+	ctx = withBatchSlot(ctx)
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		res.Outcome, res.Err = "", nil
 		// Take the partition's offset lock, as a batch of the runner does, so

@@ -54,16 +54,14 @@ func (p *Projector) ApplyAll(ctx context.Context, tx pgx.Tx, events []projection
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("entities projector: %w", err)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, c := range changes {
-		// Only a row this event changed needs mirroring; an event the row is
-		// already past was mirrored by the batch that committed the newer state.
-		if affected[i] == 0 {
-			continue
-		}
-		if t := p.touched[c.id]; c.version > t.version {
-			p.touched[c.id] = touch{sessionID: c.sessionID, version: c.version}
+	// Only a row this event changed needs mirroring; an event the row is
+	// already past was mirrored by the batch that committed the newer state.
+	// What this attempt wrote reaches AfterCommit only if it commits.
+	if slot := projection.BatchSlotFrom(ctx); slot != nil {
+		for i, c := range changes {
+			if affected[i] > 0 {
+				slot.Add(committed{id: c.id, sessionID: c.sessionID, version: c.version, deleted: c.deleted, snapshot: c.snapshot})
+			}
 		}
 	}
 	return nil

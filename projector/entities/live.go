@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/oof-gg/platform/pkg/projection"
 )
 
 // The live copy of an entity is a Redis hash at Key with fields:
@@ -66,34 +68,42 @@ if tonumber(redis.call('HGET', KEYS[1], 'p') or '0') <= n then redis.call('HDEL'
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`)
 
-// BeforeBatch keeps the touched set: it is shared by the partitions this
-// projector runs concurrently, and an entry leaves it only once mirrored
-// (an entity of a failed attempt is mirrored after its retry commits).
+// BeforeBatch has nothing to do: what a batch wrote travels in its
+// projection.BatchSlot.
 func (p *Projector) BeforeBatch() {}
 
-// AfterCommit copies the committed state of touched entities into Redis.
-// An entity whose row is still behind its touch belongs to a batch (of
-// another partition) that has not committed; its own AfterCommit, or a later
-// one, mirrors it.
+// AfterCommit copies into Redis the entity states the committed batch
+// wrote (its BatchSlot), and any an earlier mirror failed to copy. They are
+// committed states, so no read of PostgreSQL is needed; the mirror script
+// keeps a newer copy (another owner of the partition during a rebalance).
 func (p *Projector) AfterCommit(ctx context.Context) {
 	p.mirrorMu.Lock()
 	defer p.mirrorMu.Unlock()
 	p.mu.Lock()
-	ids := make([]string, 0, len(p.touched))
-	for id := range p.touched {
-		ids = append(ids, id)
+	if slot := projection.BatchSlotFrom(ctx); slot != nil {
+		for _, v := range slot.Values() {
+			c, ok := v.(committed)
+			if t, seen := p.unmirrored[c.id]; ok && (!seen || c.version > t.version) {
+				p.unmirrored[c.id] = c
+			}
+		}
+	}
+	ready := make([]committed, 0, len(p.unmirrored))
+	for _, c := range p.unmirrored {
+		ready = append(ready, c)
 	}
 	p.mu.Unlock()
-	if len(ids) == 0 {
+	if len(ready) == 0 {
 		return
 	}
-	if err := p.mirror(ctx, ids); err != nil {
-		// The pending marks keep readers on PostgreSQL; the entries stay
-		// touched, so the next batch's AfterCommit tries again.
+	if err := p.mirror(ctx, ready); err != nil {
+		// The pending marks keep readers on PostgreSQL; the states stay
+		// unmirrored, so the next batch's AfterCommit tries again.
 		p.log.Warn("entities mirror to redis failed; will retry", "err", err)
 	}
 }
 
+// committed is an entity state a committed batch wrote.
 type committed struct {
 	id, sessionID string
 	version       int64
@@ -101,30 +111,7 @@ type committed struct {
 	snapshot      []byte
 }
 
-func (p *Projector) mirror(ctx context.Context, ids []string) error {
-	rows, err := p.pool.Query(ctx, `SELECT id::text, session_id::text, version, deleted, snapshot
-		FROM entities WHERE id = ANY($1::uuid[])`, ids)
-	if err != nil {
-		return fmt.Errorf("read committed entities: %w", err)
-	}
-	var ready []committed
-	for rows.Next() {
-		var c committed
-		if err := rows.Scan(&c.id, &c.sessionID, &c.version, &c.deleted, &c.snapshot); err != nil {
-			rows.Close()
-			return fmt.Errorf("read committed entities: %w", err)
-		}
-		p.mu.Lock()
-		t, ok := p.touched[c.id]
-		p.mu.Unlock()
-		if ok && c.version >= t.version {
-			ready = append(ready, c)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ready) == 0 {
-		return err
-	}
+func (p *Projector) mirror(ctx context.Context, ready []committed) error {
 	pipe := p.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(ready))
 	for i, c := range ready {
@@ -141,8 +128,8 @@ func (p *Projector) mirror(ctx context.Context, ids []string) error {
 			continue
 		}
 		p.mu.Lock()
-		if t := p.touched[c.id]; t.version <= c.version {
-			delete(p.touched, c.id)
+		if t, ok := p.unmirrored[c.id]; ok && t.version <= c.version {
+			delete(p.unmirrored, c.id)
 		}
 		p.mu.Unlock()
 	}

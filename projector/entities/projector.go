@@ -33,28 +33,24 @@ type Projector struct {
 	prefix string
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	touched map[string]touch // entity id -> what must reach Redis
+	mu sync.Mutex
+	// unmirrored holds committed states not yet in Redis (a mirror that
+	// failed is tried again after the next batch).
+	unmirrored map[string]committed
 
-	// mirrorMu makes one AfterCommit's read-then-write atomic with respect
-	// to another's (partitions run concurrently on this one projector).
+	// mirrorMu keeps AfterCommit calls (partitions run concurrently on this
+	// one projector) one at a time.
 	mirrorMu sync.Mutex
 }
 
 // The Redis copy is written after each batch commits.
 var _ projection.BatchHooks = (*Projector)(nil)
 
-// touch is an entity changed by an applied (maybe not yet committed) event.
-type touch struct {
-	sessionID string
-	version   int64 // highest version applied
-}
-
 // New returns a projector reading the full oof.entity.v1 topic name; prefix
 // is the Redis key prefix of the platform.
 func New(entityTopic string, pool *pgxpool.Pool, rdb *redis.Client, prefix string, log *slog.Logger) *Projector {
 	return &Projector{topic: entityTopic, pool: pool, rdb: rdb, prefix: prefix,
-		log: log.With("projector", Name), touched: map[string]touch{}}
+		log: log.With("projector", Name), unmirrored: map[string]committed{}}
 }
 
 func (p *Projector) Name() string     { return Name }
@@ -66,7 +62,7 @@ func (p *Projector) Topics() []string { return []string{p.topic} }
 // removed again when the replay reaches the delete, and all expire (liveTTL).
 func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 	p.mu.Lock()
-	p.touched = map[string]touch{}
+	p.unmirrored = map[string]committed{}
 	p.mu.Unlock()
 	if _, err := tx.Exec(ctx, `TRUNCATE entities`); err != nil {
 		return fmt.Errorf("entities projector: reset: %w", err)

@@ -4,8 +4,10 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	"github.com/oof-gg/platform/projector/entities"
 )
 
 // The entity commands check the session against a cached copy, and each
@@ -39,4 +41,34 @@ func TestEntityChangesSeeSessionChangesAtOnce(t *testing.T) {
 	wantCode(t, w.create(ctx, w.host), codes.FailedPrecondition)
 	wantCode(t, w.remove(w.host.ctx(ctx), e.GetId()), codes.FailedPrecondition)
 	w.wantEntity(t, ctx, w.host, e, "1")
+}
+
+// The live copy in Redis follows every committed change of an entity: the
+// projector mirrors what each committed batch wrote, and clears the
+// pending mark once the copy has caught up.
+func TestEntityLiveCopyFollowsChanges(t *testing.T) {
+	ctx := testCtx(t)
+	w := newEntWorld(t, ctx)
+	e := w.newEntity(t, ctx, entAttrs{"a": aInt(1)})
+	key := entities.Key(env.Cfg.RedisKeyPrefix, w.session.GetId(), e.GetId())
+	copyAt := func(version string) func() bool {
+		return func() bool {
+			h, err := env.Redis.HGetAll(ctx, key).Result()
+			if err != nil || h[entities.FieldVersion] != version || h[entities.FieldPending] != "" {
+				return false
+			}
+			var got gamepb.Entity
+			if proto.Unmarshal([]byte(h[entities.FieldSnapshot]), &got) != nil {
+				return false
+			}
+			want, _, err := w.get(ctx, w.host, e.GetId())
+			return err == nil && proto.Equal(&got, want)
+		}
+	}
+	waitFor(t, copyAt("1"))
+	_, err := w.update(w.host.ctx(ctx), e.GetId(), aInt(2))
+	wantCode(t, err, codes.OK)
+	waitFor(t, copyAt("2"))
+	wantCode(t, w.remove(w.host.ctx(ctx), e.GetId()), codes.OK)
+	waitFor(t, func() bool { n, err := env.Redis.Exists(ctx, key).Result(); return err == nil && n == 0 })
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
+	pb "github.com/oof-gg/platform/api/gen/v1/api/player"
 	scorepb "github.com/oof-gg/platform/api/gen/v1/api/score"
 	"github.com/oof-gg/platform/tests/harness"
 )
@@ -20,6 +21,9 @@ var readModels = harness.ReadModelDumps
 func TestReadModelsEqualFreshReplay(t *testing.T) {
 	ctx := testCtx(t)
 	dev := signInAs(t, ctx, "developer")
+	// A player, so the players table is compared even when this test runs
+	// alone.
+	createPlayer(t, ctx, signedIn(t, ctx, "player"), &pb.Player{Username: "Replayed_1"})
 	for i := range 3 {
 		g := newGame(t, ctx, dev, &gamepb.GameCreateRequest{})
 		s, _ := newSession(t, ctx, dev, g.GetId(), "u1", fmt.Sprint("u", i+2))
