@@ -97,6 +97,7 @@ func run(args []string) error {
 			return err
 		}
 	}
+	platform.TuneGC()
 	p, err := platform.Build(ctx, cfg, t, log)
 	if err != nil {
 		return err

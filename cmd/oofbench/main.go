@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	authpb "github.com/oof-gg/platform/api/gen/v1/api/auth"
+	"github.com/oof-gg/platform/internal/platform"
 	"github.com/oof-gg/platform/pkg/config"
 	"github.com/oof-gg/platform/tests/harness"
 )
@@ -129,6 +130,7 @@ func mainErr() (int, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	platform.TuneGC() // as the serving binary does
 	b, cleanup, err := startBench(ctx, o)
 	if err != nil {
 		return 1, err

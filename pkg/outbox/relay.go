@@ -349,8 +349,9 @@ func queueMark(b *pgx.Batch, sent []relayedRow) {
 	for i, s := range sent {
 		seqs[i], topics[i], parts[i], offsets[i] = s.seq, s.pos.Topic, s.pos.Partition, s.pos.Offset
 	}
-	b.Queue(`DELETE FROM event_outbox WHERE seq = ANY($1)`, seqs)
-	b.Queue(`INSERT INTO event_outbox_relayed (seq, topic, kafka_partition, kafka_offset)
+	// One statement: the delete runs as a data-modifying CTE.
+	b.Queue(`WITH gone AS (DELETE FROM event_outbox WHERE seq = ANY($1::bigint[]))
+		INSERT INTO event_outbox_relayed (seq, topic, kafka_partition, kafka_offset)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::bigint[]) ON CONFLICT DO NOTHING`,
 		seqs, topics, parts, offsets)
 }
