@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -10,7 +11,6 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
-	commandgame "github.com/oof-gg/platform/command/game"
 	"github.com/oof-gg/platform/command/kit"
 	"github.com/oof-gg/platform/pkg/aggregate"
 	"github.com/oof-gg/platform/pkg/apperr"
@@ -48,39 +48,15 @@ func (h *Handler) CreateAs(ctx context.Context, caller auth.Principal, req *game
 		Attributes: req.GetAttributes(), Region: req.Region, Data: req.Data,
 	}
 	err = h.ExecuteOnce(ctx, kit.Once{Command: "CreateSession", Caller: caller.UserID, Request: req, Result: s}, func(ctx context.Context) error {
-		return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
-			// Locking the game serializes session creation per game, so the
-			// live-session count below cannot be raced past max_sessions.
-			grec, g, err := commandgame.LoadGame(ctx, tx, req.GetGameId())
-			if err != nil {
-				return nil, err
+		// The game is read, not locked: the caps are held by the counters
+		// (room.go), and the commit checks the game did not change since
+		// (its limits, its owner); if it did, the create runs once more.
+		for attempt := 0; ; attempt++ {
+			err := h.create(ctx, caller, s)
+			if !errors.Is(err, aggregate.ErrStale) || attempt > 0 {
+				return err
 			}
-			// The caller becomes the host of a list that starts empty.
-			if err := checkMembers(caller, caller.UserID, grec.Owner, nil, req.GetUserIds()); err != nil {
-				return nil, err
-			}
-			if len(s.GetUserIds()) > validate.Count(g.GetMaxPlayersPerSession()) {
-				return nil, apperr.FailedPrecondition(fmt.Sprintf("a session of this game holds at most %s players", g.GetMaxPlayersPerSession()))
-			}
-			live, hosted, err := tx.CountLiveChildrenOwned(ctx, aggregate.KindSession, g.GetId(), caller.UserID)
-			if err != nil {
-				return nil, err
-			}
-			if err := checkRoom(caller, grec.Owner, g, h.Quotas.OrDefaults(), live, hosted); err != nil {
-				return nil, err
-			}
-			state, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
-			if err != nil {
-				return nil, apperr.Internal("encode session", err)
-			}
-			rec := aggregate.Record{Kind: aggregate.KindSession, ID: s.GetId(), Parent: g.GetId(), Owner: caller.UserID, Live: true, State: state}
-			if err := tx.Save(ctx, rec, 0); err != nil {
-				return nil, err
-			}
-			return []eventlog.Event{h.event(s.GetId(), &eventspb.SessionCreated{
-				Session: s, HostId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
-			})}, nil
-		})
+		}
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("create session: %w", err)
@@ -102,4 +78,41 @@ func checkCreate(req *gamepb.SessionCreate) error {
 	}
 	c.JSON("data", req.Data)
 	return c.Err()
+}
+
+// create decides and commits one attempt at opening session s.
+func (h *Handler) create(ctx context.Context, caller auth.Principal, s *gamepb.Session) error {
+	grec, err := h.Store.Load(ctx, aggregate.KindGame, s.GetGameId())
+	if errors.Is(err, aggregate.ErrNotFound) {
+		return apperr.NotFound("game not found")
+	}
+	if err != nil {
+		return err
+	}
+	g := &gamepb.Game{}
+	if err := proto.Unmarshal(grec.State, g); err != nil {
+		return apperr.Internal("decode game", err)
+	}
+	// The caller becomes the host of a list that starts empty.
+	if err := checkMembers(caller, caller.UserID, grec.Owner, nil, s.GetUserIds()); err != nil {
+		return err
+	}
+	if len(s.GetUserIds()) > validate.Count(g.GetMaxPlayersPerSession()) {
+		return apperr.FailedPrecondition(fmt.Sprintf("a session of this game holds at most %s players", g.GetMaxPlayersPerSession()))
+	}
+	return h.Execute(ctx, Projector, func(tx aggregate.Tx) ([]eventlog.Event, error) {
+		state, err := proto.MarshalOptions{Deterministic: true}.Marshal(s)
+		if err != nil {
+			return nil, apperr.Internal("encode session", err)
+		}
+		rec := aggregate.Record{Kind: aggregate.KindSession, ID: s.GetId(), Parent: g.GetId(), Owner: caller.UserID, Live: true, State: state}
+		if err := tx.Save(ctx, rec, 0); err != nil {
+			return nil, err
+		}
+		tx.ExpectVersion(aggregate.KindGame, grec.ID, grec.Version)
+		countOpened(tx, g.GetId(), caller.UserID, roomFor(caller, grec.Owner, g, h.Quotas.OrDefaults()))
+		return []eventlog.Event{h.event(s.GetId(), &eventspb.SessionCreated{
+			Session: s, HostId: caller.UserID, Version: 1, CreatedAt: timestamppb.New(h.Now()),
+		})}, nil
+	})
 }

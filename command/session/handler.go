@@ -79,7 +79,11 @@ func (h *Handler) save(ctx context.Context, tx aggregate.Tx, l loaded) error {
 		return apperr.Internal("encode session", err)
 	}
 	l.rec.State = state
+	wasLive := l.rec.Live
 	l.rec.Live = !Terminal(l.session.GetState())
+	if wasLive && !l.rec.Live {
+		countEnded(tx, l.rec.Parent, l.rec.Owner)
+	}
 	return tx.Save(ctx, l.rec, l.rec.Version)
 }
 

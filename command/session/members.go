@@ -1,14 +1,8 @@
 package session
 
 import (
-	"fmt"
-
-	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
-	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
 	"github.com/oof-gg/platform/pkg/authz"
-	"github.com/oof-gg/platform/pkg/config"
-	"github.com/oof-gg/platform/pkg/validate"
 )
 
 // checkMembers is the one membership rule of CreateSession and
@@ -39,34 +33,6 @@ func checkMembers(caller auth.Principal, host, gameOwner string, before, after [
 		if u != caller.UserID {
 			return authz.Denied("remove other players from this session (host, game owner, admin or game instance only)")
 		}
-	}
-	return nil
-}
-
-// checkRoom decides whether caller may open another session of game g,
-// which has live open sessions, hosted of them by caller (both counted
-// with the game locked, so concurrent creates cannot race past them).
-//
-// Players host at most q.OpenSessionsPerUser open sessions per game
-// (RESOURCE_EXHAUSTED), and their creates stop at PlayerSessions of the
-// game's max_sessions, so players' sessions never lock its owner and
-// operators out. Managers are bound only by max_sessions itself.
-func checkRoom(caller auth.Principal, gameOwner string, g *gamepb.Game, q config.Quotas, live, hosted int) error {
-	maxSessions := validate.Count(g.GetMaxSessions())
-	if authz.CanManageAnySession(caller, gameOwner) {
-		if live >= maxSessions {
-			return apperr.FailedPrecondition(fmt.Sprintf("this game already has its maximum of %d live sessions", maxSessions))
-		}
-		return nil
-	}
-	if hosted >= q.OpenSessionsPerUser {
-		return apperr.ResourceExhausted(fmt.Sprintf(
-			"you already host %d open sessions of this game, the most a player may; finish or delete one first", q.OpenSessionsPerUser), 0)
-	}
-	if players := PlayerSessions(maxSessions, q.SessionReservePercent); live >= players {
-		return apperr.FailedPrecondition(fmt.Sprintf(
-			"this game has no room for another player's session: players may open %d of its maximum of %d live sessions (the rest are kept for its owner and operators)",
-			players, maxSessions))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -65,38 +66,36 @@ func TestPlayerSessions(t *testing.T) {
 	}
 }
 
-func TestCheckRoom(t *testing.T) {
+func TestRoomFor(t *testing.T) {
 	g := &gamepb.Game{MaxSessions: "10"}
 	q := config.Quotas{OpenSessionsPerUser: 2, SessionReservePercent: 20}
 	player := auth.Principal{UserID: "p", Role: auth.RolePlayer}
 	owner := auth.Principal{UserID: "owner", Role: auth.RoleDeveloper}
 	admin := auth.Principal{UserID: "a", Role: auth.RoleAdmin}
 	cases := []struct {
-		name         string
-		caller       auth.Principal
-		live, hosted int
-		ok           bool
-		want         apperr.Kind
-		inMessage    string
+		name               string
+		caller             auth.Principal
+		gameCap, hostedCap int
+		gameKind           apperr.Kind
+		gameMsg, hostedMsg string
+		hostedKind         apperr.Kind
 	}{
-		{"player with room", player, 7, 1, true, 0, ""},
-		{"player at their quota", player, 0, 2, false, apperr.KindResourceExhausted, "2 open sessions"},
-		{"player at the players' share", player, 8, 0, false, apperr.KindFailedPrecondition, "players may open 8 of its maximum of 10"},
-		{"owner past the players' share", owner, 9, 9, true, 0, ""},
-		{"admin past the players' share", admin, 9, 0, true, 0, ""},
-		{"owner at max_sessions", owner, 10, 0, false, apperr.KindFailedPrecondition, "maximum of 10 live sessions"},
+		{"player", player, 8, 2, apperr.KindFailedPrecondition, "players may open 8 of its maximum of 10",
+			"2 open sessions", apperr.KindResourceExhausted},
+		{"owner", owner, 10, math.MaxInt32, apperr.KindFailedPrecondition, "maximum of 10 live sessions", "", apperr.KindInternal},
+		{"admin", admin, 10, math.MaxInt32, apperr.KindFailedPrecondition, "maximum of 10 live sessions", "", apperr.KindInternal},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkRoom(tc.caller, "owner", g, q, tc.live, tc.hosted)
-			if tc.ok {
-				if err != nil {
-					t.Fatalf("refused: %v", err)
-				}
-				return
+			r := roomFor(tc.caller, "owner", g, q)
+			if r.gameCap != tc.gameCap || r.hostedCap != tc.hostedCap {
+				t.Fatalf("caps: game %d, hosted %d; want %d, %d", r.gameCap, r.hostedCap, tc.gameCap, tc.hostedCap)
 			}
-			if apperr.KindOf(err) != tc.want || !strings.Contains(err.Error(), tc.inMessage) {
-				t.Fatalf("got %v, want kind %v mentioning %q", err, tc.want, tc.inMessage)
+			if apperr.KindOf(r.gameFull) != tc.gameKind || !strings.Contains(r.gameFull.Error(), tc.gameMsg) {
+				t.Errorf("game full: %v; want kind %v mentioning %q", r.gameFull, tc.gameKind, tc.gameMsg)
+			}
+			if apperr.KindOf(r.hostedFull) != tc.hostedKind || !strings.Contains(r.hostedFull.Error(), tc.hostedMsg) {
+				t.Errorf("hosted full: %v; want kind %v mentioning %q", r.hostedFull, tc.hostedKind, tc.hostedMsg)
 			}
 		})
 	}

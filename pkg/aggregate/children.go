@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"context"
 	"errors"
 
 	"github.com/jackc/pgx/v5"
@@ -44,17 +43,31 @@ func (t Tx) AddChildBytes(parentKind Kind, parent string, childKind Kind, delta,
 	})
 }
 
-// CountLiveChildrenOwned counts the live aggregates of kind under parent,
-// and how many of them owner created, in one pass (e.g. a game's open
-// sessions and those a user hosts).
-func (t Tx) CountLiveChildrenOwned(ctx context.Context, kind Kind, parent, owner string) (all, owned int, err error) {
-	err = t.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE owner_id = $3)
-		FROM command_aggregates WHERE kind = $1 AND parent_id = $2 AND live`,
-		string(kind), parent, owner).Scan(&all, &owned)
-	if err != nil {
-		return 0, 0, storeErr(err)
-	}
-	return all, owned, nil
+// AddChildOr counts one more live childKind under parent (kind parentKind)
+// when the transaction commits; if it already has max (a max below 1 is
+// full from the start), the commit fails with full. The counter row is
+// locked only for the moment of the increment, so concurrent adds
+// serialize briefly and the cap holds exactly.
+func (t Tx) AddChildOr(parentKind Kind, parent string, childKind Kind, max int, full error) {
+	// No row returned (a fresh row over max, or the update's WHERE) fails
+	// the statement, and so the commit, by the division.
+	t.Queue(db.Step{
+		SQL: `WITH added AS (
+				INSERT INTO aggregate_children AS c (parent_kind, parent_id, child_kind, live)
+				SELECT $1::text, $2::text, $3::text, 1 WHERE 1 <= $4::int
+				ON CONFLICT (parent_kind, parent_id, child_kind) DO UPDATE SET live = c.live + 1 WHERE c.live < $4::int
+				RETURNING 1)
+			SELECT 1 / count(*) FROM added`,
+		Args: []any{string(parentKind), parent, string(childKind), max},
+		Scan: func(row pgx.Row) error { var one int; return row.Scan(&one) },
+		Fail: func(err error) error {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "22012" {
+				return full
+			}
+			return storeErr(err)
+		},
+	})
 }
 
 // AddChildSized is AddChild and AddChildBytes (bytes >= 0) in one

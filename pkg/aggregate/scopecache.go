@@ -144,3 +144,22 @@ func (t Tx) ExpectUnchanged(sc Scope) {
 		},
 	})
 }
+
+// ExpectVersion makes the commit fail with ErrStale (ABORTED if it reaches
+// a client) unless kind/id is still at version: for a decision made on an
+// unlocked read of it. Like ExpectUnchanged, it runs in the commit's
+// pipeline.
+func (t Tx) ExpectVersion(kind Kind, id string, version int64) {
+	t.Queue(db.Step{
+		SQL:  `SELECT 1 / count(*)::int FROM command_aggregates WHERE kind = $1 AND id = $2 AND version = $3`,
+		Args: []any{string(kind), id, version},
+		Scan: func(row pgx.Row) error { var one int; return row.Scan(&one) },
+		Fail: func(err error) error {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) && pgErr.Code == "22012" {
+				return &apperr.Error{Kind: apperr.KindAborted, Message: string(kind) + " " + id + " changed concurrently; retry", Cause: ErrStale}
+			}
+			return storeErr(err)
+		},
+	})
+}

@@ -114,26 +114,9 @@ func (t Tx) Save(_ context.Context, r Record, expected int64) error {
 
 // AddChild counts one more live childKind under parent (kind parentKind)
 // when the transaction commits; if it already has max, the commit fails
-// RESOURCE_EXHAUSTED with full. The counter row is locked only for the
-// moment of the increment, so concurrent adds serialize briefly and the
-// cap holds exactly.
+// RESOURCE_EXHAUSTED with full. See AddChildOr.
 func (t Tx) AddChild(parentKind Kind, parent string, childKind Kind, max int, full string) {
-	t.Queue(db.Step{
-		SQL: `WITH added AS (
-				INSERT INTO aggregate_children AS c (parent_kind, parent_id, child_kind, live) VALUES ($1, $2, $3, 1)
-				ON CONFLICT (parent_kind, parent_id, child_kind) DO UPDATE SET live = c.live + 1 WHERE c.live < $4
-				RETURNING 1)
-			SELECT 1 / count(*) FROM added`,
-		Args: []any{string(parentKind), parent, string(childKind), max},
-		Scan: func(row pgx.Row) error { var one int; return row.Scan(&one) },
-		Fail: func(err error) error {
-			var pgErr *pgconn.PgError
-			if errors.As(err, &pgErr) && pgErr.Code == "22012" {
-				return apperr.ResourceExhausted(full, 0)
-			}
-			return storeErr(err)
-		},
-	})
+	t.AddChildOr(parentKind, parent, childKind, max, apperr.ResourceExhausted(full, 0))
 }
 
 // RemoveChild counts one live childKind less under parent when the
