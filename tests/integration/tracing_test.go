@@ -194,4 +194,28 @@ func TestTraceSpansCallKafkaAndProjector(t *testing.T) {
 	if attr(c.apply, "oof.projector") != "games" || attr(c.apply, "messaging.destination.name") != gameTopic {
 		t.Fatalf("apply span attributes: %v", c.apply.GetAttributes())
 	}
+	// Register (sent without a traceparent: a trace of its own) checks its
+	// rate limit in Redis: a Redis span under the call's.
+	if !rcv.hasChild("v1.api.auth.AuthService/Register", "redis") {
+		t.Fatal("no Redis span under the Register call's span")
+	}
+}
+
+// hasChild reports whether a span named parent has a CLIENT child of the
+// database system db.
+func (r *otlpReceiver) hasChild(parent, db string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	parents := map[string]bool{}
+	for _, s := range r.spans {
+		if s.GetName() == parent {
+			parents[string(s.GetSpanId())] = true
+		}
+	}
+	for _, s := range r.spans {
+		if parents[string(s.GetParentSpanId())] && s.GetKind() == tracepb.Span_SPAN_KIND_CLIENT && attr(s, "db.system.name") == db {
+			return true
+		}
+	}
+	return false
 }
