@@ -2,7 +2,10 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/url"
 	"strconv"
+	"strings"
 )
 
 // Tracing is the OpenTelemetry settings (pkg/tracing, docs/operations.md).
@@ -22,11 +25,27 @@ func DefaultTracing() Tracing { return Tracing{SampleRatio: 1} }
 
 func (r *reader) tracing() Tracing {
 	d := DefaultTracing()
-	return Tracing{
+	t := Tracing{
 		OTLPEndpoint: r.str("OOF_OTLP_ENDPOINT",
 			r.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", r.str("OTEL_EXPORTER_OTLP_ENDPOINT", d.OTLPEndpoint))),
 		SampleRatio: r.ratio("OOF_TRACE_SAMPLE_RATIO", d.SampleRatio),
 	}
+	// The exporter would quietly fall back to localhost:4317 on an
+	// endpoint it cannot read: refuse it here instead.
+	if t.OTLPEndpoint != "" && !validEndpoint(t.OTLPEndpoint) {
+		r.fail("OOF_OTLP_ENDPOINT", fmt.Sprintf("want host:port or an http:// or https:// URL (here or in OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT), got %q", t.OTLPEndpoint))
+		t.OTLPEndpoint = d.OTLPEndpoint
+	}
+	return t
+}
+
+func validEndpoint(e string) bool {
+	if strings.Contains(e, "://") {
+		u, err := url.Parse(e)
+		return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	}
+	host, port, err := net.SplitHostPort(e)
+	return err == nil && host != "" && port != ""
 }
 
 // ratio reads a number in [0, 1].

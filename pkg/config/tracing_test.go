@@ -23,6 +23,10 @@ func TestTracingSettings(t *testing.T) {
 		{"oof endpoint wins over the standard ones", map[string]string{
 			"OOF_OTLP_ENDPOINT": "c:4317", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://b:4317"},
 			Tracing{OTLPEndpoint: "c:4317", SampleRatio: 1}, ""},
+		{"endpoint without port", map[string]string{"OOF_OTLP_ENDPOINT": "collector"}, Tracing{SampleRatio: 1}, "OOF_OTLP_ENDPOINT"},
+		{"endpoint of another scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "grpc://collector:4317"},
+			Tracing{SampleRatio: 1}, "OOF_OTLP_ENDPOINT"},
+		{"endpoint url without host", map[string]string{"OOF_OTLP_ENDPOINT": "https://"}, Tracing{SampleRatio: 1}, "OOF_OTLP_ENDPOINT"},
 		{"ratio", map[string]string{"OOF_TRACE_SAMPLE_RATIO": "0.1"}, Tracing{SampleRatio: 0.1}, ""},
 		{"ratio zero", map[string]string{"OOF_TRACE_SAMPLE_RATIO": "0"}, Tracing{SampleRatio: 0}, ""},
 		{"ratio above one", map[string]string{"OOF_TRACE_SAMPLE_RATIO": "1.5"}, Tracing{SampleRatio: 1}, "OOF_TRACE_SAMPLE_RATIO"},
