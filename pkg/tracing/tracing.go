@@ -74,6 +74,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Tracer, error) {
 	if err != nil {
 		log.Warn("tracing resource incomplete", "err", err)
 	}
+	if res == nil {
+		res = resource.Default()
+	}
 	provider := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
 		sdktrace.WithResource(res),
