@@ -113,6 +113,9 @@ func (p *Platform) buildProjectors() error {
 		if p.waiter != nil { // commands in this process: tell their waiter directly
 			opts = append(opts, projection.WithProgress(p.waiter.Advance))
 		}
+		if p.tracer != nil {
+			opts = append(opts, projection.WithTrace(p.tracer.StartApply))
+		}
 		runner := projection.NewRunner(proj, p.infra.pool, client, p.cfg.ProjectorGroupPrefix, p.cfg.ProjectorBatchMax, p.log, opts...)
 		p.workers = append(p.workers, func(ctx context.Context) error {
 			defer client.Close()

@@ -18,6 +18,7 @@ import (
 	"github.com/oof-gg/platform/pkg/db"
 	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/redisx"
+	"github.com/oof-gg/platform/pkg/tracing"
 )
 
 // Topic names (before the configured prefix). Keep docs/events.md in step.
@@ -46,6 +47,9 @@ type infra struct {
 	kafka sarama.Client // admin and health; producers and consumers have their own
 	// extraPools are components' own connection pools (the outbox relay's).
 	extraPools []*pgxpool.Pool
+	// tracer traces the statements and commands of the connections it
+	// opens; nil (tracing off) adds nothing to them.
+	tracer *tracing.Tracer
 }
 
 func (i *infra) close() {
@@ -70,13 +74,16 @@ const connectTimeout = 10 * time.Second
 func (i *infra) connect(ctx context.Context, cfg config.Config, d deps, kafkaClientID string) error {
 	var err error
 	if d.postgres {
-		if i.pool, err = connectPostgres(ctx, cfg); err != nil {
+		if i.pool, err = connectPostgres(ctx, cfg, db.WithTracer(i.tracer.PgxTracer())); err != nil {
 			return err
 		}
 	}
 	if d.redis {
 		if i.rdb, err = connectRedis(ctx, cfg); err != nil {
 			return err
+		}
+		if hook := i.tracer.RedisHook(); hook != nil {
+			i.rdb.AddHook(hook)
 		}
 	}
 	if d.kafka {
@@ -87,8 +94,8 @@ func (i *infra) connect(ctx context.Context, cfg config.Config, d deps, kafkaCli
 	return nil
 }
 
-func connectPostgres(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
-	return db.Connect(ctx, cfg.PostgresURL, connectTimeout)
+func connectPostgres(ctx context.Context, cfg config.Config, opts ...db.Option) (*pgxpool.Pool, error) {
+	return db.Connect(ctx, cfg.PostgresURL, connectTimeout, opts...)
 }
 
 func connectRedis(ctx context.Context, cfg config.Config) (*redis.Client, error) {

@@ -41,7 +41,8 @@ func (p *Platform) buildStream(ctx context.Context, sec *security) error {
 		_ = client.Close()
 		return fmt.Errorf("kafka producer: %w", err)
 	}
-	producer := eventlog.NewProducer(closingProducer{SyncProducer: sp, client: client}, p.cfg.ProduceTimeout, time.Now)
+	producer := eventlog.NewProducer(p.tracer.WrapProducer(closingProducer{SyncProducer: sp, client: client}),
+		p.cfg.ProduceTimeout, time.Now)
 	// Every session with members here holds one blocking XREAD, so the
 	// hub's reads get a pool of their own, sized for many sessions, and
 	// never queue behind (or starve) the other Redis calls.

@@ -31,7 +31,8 @@ func (p *Platform) buildOutbox(ctx context.Context) (*outbox.Outbox, error) {
 			_ = client.Close()
 			return nil, fmt.Errorf("kafka producer: %w", err)
 		}
-		return closingProducer{SyncProducer: sp, client: client}, nil
+		// Traced (when tracing is on): a span per record sent.
+		return p.tracer.WrapProducer(closingProducer{SyncProducer: sp, client: client}), nil
 	}
 	// The relay's own connections: under load commands hold the main
 	// pool's, and the relay must not queue behind the work it unblocks.

@@ -84,6 +84,8 @@ type Config struct {
 
 	Quotas Quotas // per-user and per-session limits (quotas.go)
 	Live   Live   // live event streams (live.go)
+	// Tracing is OpenTelemetry tracing, off by default (tracing.go).
+	Tracing Tracing
 
 	// MatchTicketTTL is how long a matchmaking ticket lives after its last
 	// heartbeat (JOIN again, or an open WatchQueue).
@@ -156,6 +158,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.Quotas = r.quotas()
 	c.Live = r.live()
+	c.Tracing = r.tracing()
 	if c.ProjectorGroupPrefix == "" {
 		c.ProjectorGroupPrefix = c.KafkaTopicPrefix
 	}

@@ -56,6 +56,7 @@ func TestDefaults(t *testing.T) {
 		TwitchClientIDs:         nil,
 		Quotas:                  DefaultQuotas(),
 		Live:                    DefaultLive(),
+		Tracing:                 DefaultTracing(),
 		MatchTicketTTL:          30 * time.Second,
 		MatchMaxWait:            30 * time.Second,
 	}

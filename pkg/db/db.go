@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -18,14 +19,23 @@ import (
 )
 
 // Connect opens a pool and checks the server answers within timeout.
-func Connect(ctx context.Context, url string, timeout time.Duration) (*pgxpool.Pool, error) {
-	return ConnectSized(ctx, url, 32, timeout)
+func Connect(ctx context.Context, url string, timeout time.Duration, opts ...Option) (*pgxpool.Pool, error) {
+	return ConnectSized(ctx, url, 32, timeout, opts...)
+}
+
+// Option adjusts a pool's config before it opens.
+type Option func(*pgxpool.Config)
+
+// WithTracer makes t trace the pool's statements (pkg/tracing); a nil t
+// leaves the pool untraced.
+func WithTracer(t pgx.QueryTracer) Option {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
 }
 
 // ConnectSized is Connect with at least minMax connections (unless the URL
 // asks for more): a component whose waits must not queue behind others'
 // (the outbox relay) gets a small pool of its own.
-func ConnectSized(ctx context.Context, url string, minMax int32, timeout time.Duration) (*pgxpool.Pool, error) {
+func ConnectSized(ctx context.Context, url string, minMax int32, timeout time.Duration, opts ...Option) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
@@ -36,6 +46,9 @@ func ConnectSized(ctx context.Context, url string, minMax int32, timeout time.Du
 		cfg.MaxConns = minMax
 	}
 	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	for _, o := range opts {
+		o(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)

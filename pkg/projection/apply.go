@@ -170,10 +170,10 @@ func (r *Runner) deadLetterWithRetry(ctx context.Context, topic string, partitio
 	}
 }
 
-// applyBatch applies the records of batch not yet applied, in one
+// applyBatchTx applies the records of batch not yet applied, in one
 // transaction with the partition's next offset. It returns the dead letters
 // it opened (undecodable records), to be reported only once committed.
-func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) ([]DeadLetter, error) {
+func (r *Runner) applyBatchTx(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) ([]DeadLetter, error) {
 	if d, ok := r.proj.(DirectApplier); ok {
 		return r.applyDirect(ctx, d, topic, partition, batch)
 	}

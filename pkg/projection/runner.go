@@ -25,6 +25,8 @@ type Runner struct {
 	// PostgreSQL's projector_offsets unless WithOffsetStore says otherwise.
 	offsets OffsetStore
 	log     *slog.Logger
+	// trace, when set, wraps each batch attempt in a span (WithTrace).
+	trace TraceBatch
 }
 
 // DefaultMaxAttempts is how often a record that fails deterministically is
@@ -50,6 +52,28 @@ func WithMetrics(m *Metrics) Option {
 // round trip through PostgreSQL.
 func WithProgress(f func(projector, topic string, partition int32, next int64)) Option {
 	return func(r *Runner) { r.progress = f }
+}
+
+// TraceBatch starts the span of one attempt at a batch and returns the
+// context the attempt runs in and the function that ends the span with the
+// attempt's outcome (pkg/tracing's Tracer.StartApply).
+type TraceBatch func(ctx context.Context, projector, topic string, partition int32, batch []*sarama.ConsumerMessage) (context.Context, func(error))
+
+// WithTrace wraps every attempt at a batch, its transaction and its Redis
+// mirror in a span from f; nil (tracing off) adds nothing.
+func WithTrace(f TraceBatch) Option {
+	return func(r *Runner) { r.trace = f }
+}
+
+// applyBatch is one attempt at batch (applyBatchTx), in a span when tracing.
+func (r *Runner) applyBatch(ctx context.Context, topic string, partition int32, batch []*sarama.ConsumerMessage) ([]DeadLetter, error) {
+	if r.trace == nil {
+		return r.applyBatchTx(ctx, topic, partition, batch)
+	}
+	ctx, done := r.trace(ctx, r.proj.Name(), topic, partition, batch)
+	dead, err := r.applyBatchTx(ctx, topic, partition, batch)
+	done(err)
+	return dead, err
 }
 
 func (r *Runner) progressed(topic string, partition int32, next int64) {

@@ -81,6 +81,8 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_LIVE_BUFFER=" + n(int64(cfg.Live.Buffer)),
 		"OOF_LIVE_MAX_EVENT_BYTES=" + n(int64(cfg.Live.MaxEventBytes)),
 		"OOF_PRESENCE_TTL=" + d(cfg.Live.PresenceTTL),
+		"OOF_OTLP_ENDPOINT=" + cfg.Tracing.OTLPEndpoint,
+		"OOF_TRACE_SAMPLE_RATIO=" + strconv.FormatFloat(cfg.Tracing.SampleRatio, 'g', -1, 64),
 	}
 }
 
