@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +161,16 @@ func TestBrowserConsole(t *testing.T) {
 	if strings.Join(moves, ",") != "move-1,move-2,move-3,move-4" {
 		t.Errorf("moves on the timeline: %v", moves)
 	}
-	t.Logf("timeline: %d events, last at %s", len(rows), rows[len(rows)-1].At)
+	// At 2× the events arrive over half the match's span: the page reads
+	// the stream as it comes (a buffered answer would show them at once).
+	span := match.events[len(match.events)-1].GetTime().AsTime().Sub(match.events[0].GetTime().AsTime())
+	elapsed, err := chromedp.Run(page, chromedp.Evaluate[string](`document.getElementById('replay-state').dataset.elapsedMs`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := strconv.Atoi(elapsed)
+	if err != nil || time.Duration(ms)*time.Millisecond < span*4/10 {
+		t.Errorf("the replay took %s ms in the page for a %v match at 2×: want at least %v", elapsed, span, span*4/10)
+	}
+	t.Logf("timeline: %d events over %v, played in %s ms at 2×", len(rows), span, elapsed)
 }

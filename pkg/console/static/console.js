@@ -12,7 +12,7 @@ const tokens = {
     sessionStorage.setItem('oof.console.access', access);
     sessionStorage.setItem('oof.console.refresh', refresh);
   },
-  clear() { sessionStorage.removeItem('oof.console.access'); sessionStorage.removeItem('oof.console.refresh'); },
+  clear() { for (const k of ['access', 'refresh', 'user']) sessionStorage.removeItem('oof.console.' + k); },
 };
 
 function say(text, state = 'ok') {
@@ -70,7 +70,9 @@ function signOut(why) {
 
 const tsMillis = (t) => (t ? t.seconds * 1000 + Math.floor(t.nanos / 1e6) : null);
 const utc = (t) => (t ? new Date(tsMillis(t)).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '—');
-const short = (id) => (id.length > 13 ? id.slice(0, 8) + '…' : id);
+// Ids are UUIDv7: their first digits are a timestamp, shared by ids made
+// close together, so the short form keeps the end too.
+const short = (id) => (id.length > 16 ? id.slice(0, 8) + '…' + id.slice(-4) : id);
 
 function cell(tr, text, cls) {
   const td = document.createElement('td');
@@ -96,6 +98,7 @@ const views = ['login', 'status', 'matches', 'match'];
 function show(view) {
   for (const v of views) $('view-' + v).hidden = v !== view;
   $('nav').hidden = view === 'login';
+  $('whoami').textContent = sessionStorage.getItem('oof.console.user') || '';
   $('nav-status').classList.toggle('active', view === 'status');
   $('nav-matches').classList.toggle('active', view === 'matches' || view === 'match');
   if (view !== 'status') stopStatusTimer();
@@ -124,7 +127,7 @@ $('login-form').addEventListener('submit', async (ev) => {
     $('login-password').value = '';
     // The ops API answers PERMISSION_DENIED to anyone but an admin.
     await ops('GetStatus', {});
-    say('Signed in as ' + $('login-username').value);
+    sessionStorage.setItem('oof.console.user', $('login-username').value);
     if (!location.hash || location.hash === '#') location.hash = '#status'; else route();
   } catch (e) {
     tokens.clear();
@@ -397,6 +400,7 @@ $('replay-play').addEventListener('click', async () => {
   const r = { ctrl: new AbortController(), speed, t0: null, lastMs: 0, firstAt: 0, count: 0, running: true };
   replay = r;
   setReplayState('playing', 'waiting for the first event…');
+  delete $('replay-state').dataset.elapsedMs;
   try {
     await ops('ReplayMatch', { sessionId: current.sessionId, speed }, {
       signal: r.ctrl.signal,
@@ -407,7 +411,12 @@ $('replay-play').addEventListener('click', async () => {
         if (first) { r.firstAt = performance.now(); requestAnimationFrame(animate); }
       },
     });
-    if (replay === r) setReplayState('done', `done: ${r.count} events replayed`);
+    if (replay === r) {
+      setReplayState('done', `done: ${r.count} events replayed`);
+      // How long the events took to arrive after the first: the pace the
+      // server kept (tests/browser checks it against the speed).
+      $('replay-state').dataset.elapsedMs = String(r.count ? Math.round(performance.now() - r.firstAt) : 0);
+    }
   } catch (e) {
     if (replay !== r) return;
     if (r.ctrl.signal.aborted) setReplayState('stopped', `stopped after ${r.count} events`);
@@ -423,5 +432,5 @@ $('replay-play').addEventListener('click', async () => {
 
 $('replay-stop').addEventListener('click', stopReplay);
 
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => { say(''); route(); });
 route();
