@@ -86,7 +86,21 @@ func TestBrowserConsole(t *testing.T) {
 		chromedp.Navigate("http://"+env.AdminAddr+"/console"),
 		chromedp.WaitVisible(css("#login-form")))
 	screenshot(t, page, "console-sign-in")
+	player := signUp(t, ctx, env, "player")
+	step("sign in as a player",
+		chromedp.SendKeys(css("#login-username"), player.name),
+		chromedp.SendKeys(css("#login-password"), consolePassword),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css(`#message[data-state="error"]`)))
+	refused, err := chromedp.Run(page, chromedp.TextContent(css("#message")))
+	if err != nil || !strings.Contains(refused, "not an admin") {
+		t.Fatalf("a player's sign-in: page says %q, %v", refused, err)
+	}
+	if _, err := chromedp.Run(page, chromedp.Evaluate[bool](`document.getElementById('login-username').value = ''; true`)); err != nil {
+		t.Fatal(err)
+	}
 	step("sign in",
+
 		chromedp.SendKeys(css("#login-username"), admin.name),
 		chromedp.SendKeys(css("#login-password"), consolePassword),
 		chromedp.Click(css("#login-submit")),

@@ -26,7 +26,15 @@ function say(text, state = 'ok') {
 const AUTH = '/v1.api.auth.AuthService/';
 const OPS = '/oof.ops.v1.OpsService/';
 
-async function refreshTokens() {
+// refreshTokens trades the refresh token for new tokens. Calls that fail
+// together share one refresh: refresh tokens rotate on every use.
+let refreshing = null;
+function refreshTokens() {
+  if (!refreshing) refreshing = doRefresh().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function doRefresh() {
   if (!tokens.refresh) return false;
   try {
     const r = await grpcWeb.unary(AUTH + 'RefreshToken', schema.RefreshTokenRequest, schema.RefreshTokenResponse,
@@ -41,9 +49,9 @@ async function refreshTokens() {
 // ops calls an OpsService method; an expired access token is refreshed once.
 // opts.onMessage makes it a server stream.
 async function ops(name, req, opts = {}) {
+  let reply = null;
   const call = () => grpcWeb.call(OPS + name, schema[name + 'Request'], schema[name + 'Response'], req,
     { token: tokens.access, signal: opts.signal, onMessage: opts.onMessage || ((m) => { reply = m; }) });
-  let reply = null;
   try {
     await call();
   } catch (e) {
@@ -61,7 +69,7 @@ function signOut(why) {
   tokens.clear();
   stopStatusTimer();
   stopReplay();
-  location.hash = '';
+  history.replaceState(null, '', location.pathname); // no hashchange: the message below stays
   route();
   if (why) say(why, 'error');
 }
@@ -124,7 +132,6 @@ $('login-form').addEventListener('submit', async (ev) => {
     const r = await grpcWeb.unary(AUTH + 'Login', schema.LoginRequest, schema.LoginResponse,
       { username: $('login-username').value, password: $('login-password').value });
     tokens.set(r.accessToken, r.refreshToken);
-    $('login-password').value = '';
     // The ops API answers PERMISSION_DENIED to anyone but an admin.
     await ops('GetStatus', {});
     sessionStorage.setItem('oof.console.user', $('login-username').value);
@@ -133,6 +140,7 @@ $('login-form').addEventListener('submit', async (ev) => {
     tokens.clear();
     say(e.code === 7 ? 'This account is not an admin: the console is for admins only.' : 'Sign-in failed: ' + e.message, 'error');
   } finally {
+    $('login-password').value = '';
     $('login-submit').disabled = false;
   }
 });
