@@ -23,13 +23,13 @@ func get(t *testing.T, h http.Handler, method, path string) (*http.Response, str
 // The console is exactly its static files, each with its type and a
 // policy that keeps the page to its own origin.
 func TestConsoleServesItsStaticFiles(t *testing.T) {
-	want := []string{"console.css", "console.js", "grpcweb.js", "index.html", "schema.js"}
+	want := []string{"console.css", "console.js", "grpcweb.js", "index.html", "match.js", "schema.js"}
 	if got := console.Files(); !slices.Equal(got, want) {
 		t.Fatalf("embedded files %v, want %v", got, want)
 	}
 	h := console.Handler()
 	types := map[string]string{"": "text/html", "index.html": "text/html", "console.css": "text/css",
-		"console.js": "text/javascript", "grpcweb.js": "text/javascript", "schema.js": "text/javascript"}
+		"console.js": "text/javascript", "grpcweb.js": "text/javascript", "match.js": "text/javascript", "schema.js": "text/javascript"}
 	for name, ct := range types {
 		t.Run("/console/"+name, func(t *testing.T) {
 			resp, body := get(t, h, http.MethodGet, "/console/"+name)
