@@ -21,7 +21,8 @@ func NewGRPC(s *Service) *GRPC { return &GRPC{s: s} }
 
 // Mount adds the whole service to services.
 func (g *GRPC) Mount(s *grpcx.Services) {
-	s.Add(&opspb.OpsService_ServiceDesc, g, "CreateUser", "GrantRole", "GetStatus", "ListMatches", "GetMatch", "ReplayMatch")
+	s.Add(&opspb.OpsService_ServiceDesc, g, "CreateUser", "GrantRole", "GetStatus", "ListMatches", "GetMatch", "ReplayMatch",
+		"ListDeadLetters", "RetryDeadLetters")
 }
 
 // admin returns the calling admin, or PERMISSION_DENIED.

@@ -12,10 +12,12 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	commandauth "github.com/oof-gg/platform/command/auth"
 	commandplayer "github.com/oof-gg/platform/command/player"
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/projection"
 	queryops "github.com/oof-gg/platform/query/ops"
 )
 
@@ -27,6 +29,10 @@ type Service struct {
 	// Match history and replay (matches.go).
 	Matches *queryops.Matches
 	Kafka   func() (sarama.Client, error)
+	// Dead letters (deadletters.go): the database and the projectors a
+	// re-drive applies records through.
+	Pool       *pgxpool.Pool
+	Projectors projection.Lookup
 }
 
 // CreateUser creates a password account (UserRegistered).

@@ -12,7 +12,7 @@ import (
 
 // serveAdmin serves /healthz (the process is up), /readyz (the dependencies
 // this target needs answer: the same check the gRPC health status follows)
-// and /metrics.
+// and /metrics, and the operator console (/console/, console.go).
 func (p *Platform) serveAdmin(ctx context.Context, lis net.Listener) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -26,6 +26,9 @@ func (p *Platform) serveAdmin(ctx context.Context, lis net.Listener) error {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{}))
+	if err := p.mountConsole(mux); err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

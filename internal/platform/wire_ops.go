@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -37,6 +38,23 @@ func (p *Platform) opsService(authSvc *commandauth.Service, deps kit.Deps) *comm
 		Status:  p.statuser(),
 		Matches: &queryops.Matches{Pool: p.infra.pool},
 		Kafka:   func() (sarama.Client, error) { return newKafkaClient(p.cfg, "oof-ops") },
+		Pool:    p.infra.pool,
+		// A re-drive applies through projectors built as the CLI builds
+		// them (Operator), once, on first use: the command target runs no
+		// projector of its own, and those of -target=all keep running.
+		Projectors: lookupIn(sync.OnceValue(p.projectors)),
+	}
+}
+
+// lookupIn finds a projector by name in the list list returns.
+func lookupIn(list func() []projection.Projector) projection.Lookup {
+	return func(name string) (projection.Projector, bool) {
+		for _, proj := range list() {
+			if proj.Name() == name {
+				return proj, true
+			}
+		}
+		return nil, false
 	}
 }
 
@@ -80,7 +98,9 @@ func (o *Operator) Ops() (*commandops.Service, error) {
 		UserTopic: p.cfg.Topic(TopicUser), Now: time.Now, Log: log,
 	}
 	deps := kit.Deps{Store: aggregate.NewStore(p.infra.pool), Outbox: ob, Now: time.Now, Log: log}
-	return p.opsService(authSvc, deps), nil
+	svc := p.opsService(authSvc, deps)
+	svc.Projectors = o.Projector // the ones `oof deadletters` uses
+	return svc, nil
 }
 
 // Kafka opens a client to the platform's brokers (for `oof tail`).

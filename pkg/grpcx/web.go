@@ -122,3 +122,12 @@ func unknownMethod(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Grpc-Message", "unknown method "+r.URL.EscapedPath())
 	w.WriteHeader(http.StatusOK)
 }
+
+// NewWebHandler is the gRPC-Web translator in front of srv as an
+// http.Handler of its own, for a listener other than Serve's (the admin
+// listener's operator console mounts it on the few paths the console
+// calls). srv must have all its services registered. Origins are checked
+// as on the gRPC port.
+func NewWebHandler(srv *grpc.Server, origins *cors.Policy, log *slog.Logger) (http.Handler, error) {
+	return newWebHandler(srv, origins, log)
+}

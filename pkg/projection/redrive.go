@@ -50,6 +50,9 @@ type RedriveResult struct {
 // ErrDeadLetterNotFound: no dead letter has the id.
 var ErrDeadLetterNotFound = errors.New("no such dead letter")
 
+// ErrUnknownProjector: the dead letter's projector is not in the lookup.
+var ErrUnknownProjector = errors.New("projector unknown to this binary")
+
 // RetryDeadLetter re-drives dead letter id through the projector lookup
 // finds for it. An error means nothing changed (unknown id or projector, or
 // an infrastructure failure, which is worth retrying); a record that fails
@@ -68,7 +71,7 @@ func RetryDeadLetter(ctx context.Context, pool *pgxpool.Pool, lookup Lookup, id 
 	}
 	proj, ok := lookup(name)
 	if !ok {
-		return res, fmt.Errorf("dead letter %d belongs to projector %q, which this binary does not have", id, name)
+		return res, fmt.Errorf("dead letter %d belongs to projector %q: %w", id, name, ErrUnknownProjector)
 	}
 	hooks, _ := proj.(BatchHooks)
 	if hooks != nil {

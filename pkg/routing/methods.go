@@ -71,6 +71,10 @@ func Owners() map[string]Target {
 		"/oof.ops.v1.OpsService/ListMatches": TargetCommand,
 		"/oof.ops.v1.OpsService/GetMatch":    TargetCommand,
 		"/oof.ops.v1.OpsService/ReplayMatch": TargetCommand,
+		// Dead letters: PostgreSQL, and a re-drive applies through the
+		// projectors' code (the same as `oof deadletters`).
+		"/oof.ops.v1.OpsService/ListDeadLetters":  TargetCommand,
+		"/oof.ops.v1.OpsService/RetryDeadLetters": TargetCommand,
 	}
 }
 

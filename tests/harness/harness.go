@@ -67,6 +67,10 @@ type Env struct {
 	Twitch   *FakeTwitch
 	Log      *slog.Logger
 	stopping []func()
+
+	// AdminAddr is the platform's admin listener (health, metrics, the
+	// operator console), set by Start.
+	AdminAddr string
 }
 
 // RandomID returns n random bytes as hex.
@@ -85,12 +89,16 @@ func Start(ctx context.Context, in Infra, opts ...Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := e.StartPlatform(ctx, e.Cfg, routing.TargetAll)
+	if err := platform.Prepare(ctx, e.Cfg, e.Log); err != nil {
+		e.Stop()
+		return nil, err
+	}
+	r, err := e.RunPlatform(ctx, e.Cfg, routing.TargetAll)
 	if err != nil {
 		e.Stop()
 		return nil, err
 	}
-	e.Addr = addr
+	e.Addr, e.AdminAddr = r.GRPCAddr, r.AdminAddr
 	e.Conn, err = grpc.NewClient(e.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		e.Stop()

@@ -21,6 +21,12 @@ import (
 // and the grpc-status from the trailer frame or the headers.
 func webCall(t *testing.T, ctx context.Context, method string, in, out proto.Message, text bool, headers map[string]string) (*http.Response, string) {
 	t.Helper()
+	return webCallAt(t, ctx, env.Addr, method, in, out, text, headers)
+}
+
+// webCallAt is webCall to another listener (addr).
+func webCallAt(t *testing.T, ctx context.Context, addr, method string, in, out proto.Message, text bool, headers map[string]string) (*http.Response, string) {
+	t.Helper()
 	msg, err := proto.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +37,7 @@ func webCall(t *testing.T, ctx context.Context, method string, in, out proto.Mes
 	if text {
 		body, ct = strings.NewReader(base64.StdEncoding.EncodeToString(framed)), "application/grpc-web-text"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+env.Addr+method, body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+method, body)
 	if err != nil {
 		t.Fatal(err)
 	}

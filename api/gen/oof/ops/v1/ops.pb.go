@@ -1219,6 +1219,471 @@ func (x *ReplayedEvent) GetRaw() []byte {
 	return nil
 }
 
+type ListDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Optional: only this projector's.
+	Projector string `protobuf:"bytes,1,opt,name=projector,proto3" json:"projector,omitempty"`
+	// Include dead letters already re-driven, not only open ones.
+	IncludeRedriven bool `protobuf:"varint,2,opt,name=include_redriven,json=includeRedriven,proto3" json:"include_redriven,omitempty"`
+	// At most this many, oldest first (default 100, at most 1000).
+	Limit         int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersRequest) Reset() {
+	*x = ListDeadLettersRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersRequest) ProtoMessage() {}
+
+func (x *ListDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListDeadLettersRequest) GetProjector() string {
+	if x != nil {
+		return x.Projector
+	}
+	return ""
+}
+
+func (x *ListDeadLettersRequest) GetIncludeRedriven() bool {
+	if x != nil {
+		return x.IncludeRedriven
+	}
+	return false
+}
+
+func (x *ListDeadLettersRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListDeadLettersResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	DeadLetters []*DeadLetter          `protobuf:"bytes,1,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	// True when more dead letters match than limit.
+	Truncated     bool `protobuf:"varint,2,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDeadLettersResponse) Reset() {
+	*x = ListDeadLettersResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDeadLettersResponse) ProtoMessage() {}
+
+func (x *ListDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*ListDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListDeadLettersResponse) GetDeadLetters() []*DeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
+func (x *ListDeadLettersResponse) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+// DeadLetter is a record a projector could not apply.
+type DeadLetter struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Projector string                 `protobuf:"bytes,2,opt,name=projector,proto3" json:"projector,omitempty"`
+	Topic     string                 `protobuf:"bytes,3,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition int32                  `protobuf:"varint,4,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset    int64                  `protobuf:"varint,5,opt,name=offset,proto3" json:"offset,omitempty"`
+	// ce_type and ce_id of the record (empty when it had none).
+	EventType string `protobuf:"bytes,6,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	EventId   string `protobuf:"bytes,7,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Key       []byte `protobuf:"bytes,8,opt,name=key,proto3" json:"key,omitempty"`
+	// The last failure.
+	Error         string                 `protobuf:"bytes,9,opt,name=error,proto3" json:"error,omitempty"`
+	Attempts      int32                  `protobuf:"varint,10,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	FirstFailedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=first_failed_at,json=firstFailedAt,proto3" json:"first_failed_at,omitempty"`
+	LastFailedAt  *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_failed_at,json=lastFailedAt,proto3" json:"last_failed_at,omitempty"`
+	// "dead" (open) or "redriven".
+	Status string `protobuf:"bytes,13,opt,name=status,proto3" json:"status,omitempty"`
+	// Set when status is "redriven".
+	RedrivenAt    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=redriven_at,json=redrivenAt,proto3" json:"redriven_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeadLetter) Reset() {
+	*x = DeadLetter{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeadLetter) ProtoMessage() {}
+
+func (x *DeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeadLetter.ProtoReflect.Descriptor instead.
+func (*DeadLetter) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DeadLetter) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetProjector() string {
+	if x != nil {
+		return x.Projector
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetKey() []byte {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *DeadLetter) GetFirstFailedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstFailedAt
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetLastFailedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastFailedAt
+	}
+	return nil
+}
+
+func (x *DeadLetter) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *DeadLetter) GetRedrivenAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RedrivenAt
+	}
+	return nil
+}
+
+type RetryDeadLettersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One dead letter; or set all instead.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Every open dead letter (of projector when set).
+	All           bool   `protobuf:"varint,2,opt,name=all,proto3" json:"all,omitempty"`
+	Projector     string `protobuf:"bytes,3,opt,name=projector,proto3" json:"projector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryDeadLettersRequest) Reset() {
+	*x = RetryDeadLettersRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryDeadLettersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryDeadLettersRequest) ProtoMessage() {}
+
+func (x *RetryDeadLettersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryDeadLettersRequest.ProtoReflect.Descriptor instead.
+func (*RetryDeadLettersRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *RetryDeadLettersRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *RetryDeadLettersRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *RetryDeadLettersRequest) GetProjector() string {
+	if x != nil {
+		return x.Projector
+	}
+	return ""
+}
+
+type RetryDeadLettersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One outcome per dead letter tried, oldest first.
+	Outcomes []*RedriveOutcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	// Counts over outcomes.
+	Redriven        int32 `protobuf:"varint,2,opt,name=redriven,proto3" json:"redriven,omitempty"`
+	AlreadyRedriven int32 `protobuf:"varint,3,opt,name=already_redriven,json=alreadyRedriven,proto3" json:"already_redriven,omitempty"`
+	// Still failing, or not tried because of an error.
+	Failed        int32 `protobuf:"varint,4,opt,name=failed,proto3" json:"failed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryDeadLettersResponse) Reset() {
+	*x = RetryDeadLettersResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryDeadLettersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryDeadLettersResponse) ProtoMessage() {}
+
+func (x *RetryDeadLettersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryDeadLettersResponse.ProtoReflect.Descriptor instead.
+func (*RetryDeadLettersResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RetryDeadLettersResponse) GetOutcomes() []*RedriveOutcome {
+	if x != nil {
+		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *RetryDeadLettersResponse) GetRedriven() int32 {
+	if x != nil {
+		return x.Redriven
+	}
+	return 0
+}
+
+func (x *RetryDeadLettersResponse) GetAlreadyRedriven() int32 {
+	if x != nil {
+		return x.AlreadyRedriven
+	}
+	return 0
+}
+
+func (x *RetryDeadLettersResponse) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+// RedriveOutcome is what re-driving one dead letter did.
+type RedriveOutcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// "redriven", "already redriven", "still failing" or "not tried".
+	Outcome string `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The new failure (still failing) or why it was not tried.
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedriveOutcome) Reset() {
+	*x = RedriveOutcome{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedriveOutcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedriveOutcome) ProtoMessage() {}
+
+func (x *RedriveOutcome) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedriveOutcome.ProtoReflect.Descriptor instead.
+func (*RedriveOutcome) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *RedriveOutcome) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *RedriveOutcome) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *RedriveOutcome) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_oof_ops_v1_ops_proto protoreflect.FileDescriptor
 
 const file_oof_ops_v1_ops_proto_rawDesc = "" +
@@ -1324,7 +1789,46 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	" \x01(\fR\x03raw\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd6\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"w\n" +
+	"\x16ListDeadLettersRequest\x12\x1c\n" +
+	"\tprojector\x18\x01 \x01(\tR\tprojector\x12)\n" +
+	"\x10include_redriven\x18\x02 \x01(\bR\x0fincludeRedriven\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\"r\n" +
+	"\x17ListDeadLettersResponse\x129\n" +
+	"\fdead_letters\x18\x01 \x03(\v2\x16.oof.ops.v1.DeadLetterR\vdeadLetters\x12\x1c\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"\xdf\x03\n" +
+	"\n" +
+	"DeadLetter\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1c\n" +
+	"\tprojector\x18\x02 \x01(\tR\tprojector\x12\x14\n" +
+	"\x05topic\x18\x03 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x04 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x05 \x01(\x03R\x06offset\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x06 \x01(\tR\teventType\x12\x19\n" +
+	"\bevent_id\x18\a \x01(\tR\aeventId\x12\x10\n" +
+	"\x03key\x18\b \x01(\fR\x03key\x12\x14\n" +
+	"\x05error\x18\t \x01(\tR\x05error\x12\x1a\n" +
+	"\battempts\x18\n" +
+	" \x01(\x05R\battempts\x12B\n" +
+	"\x0ffirst_failed_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\rfirstFailedAt\x12@\n" +
+	"\x0elast_failed_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\flastFailedAt\x12\x16\n" +
+	"\x06status\x18\r \x01(\tR\x06status\x12;\n" +
+	"\vredriven_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"redrivenAt\"Y\n" +
+	"\x17RetryDeadLettersRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x10\n" +
+	"\x03all\x18\x02 \x01(\bR\x03all\x12\x1c\n" +
+	"\tprojector\x18\x03 \x01(\tR\tprojector\"\xb1\x01\n" +
+	"\x18RetryDeadLettersResponse\x126\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x1a.oof.ops.v1.RedriveOutcomeR\boutcomes\x12\x1a\n" +
+	"\bredriven\x18\x02 \x01(\x05R\bredriven\x12)\n" +
+	"\x10already_redriven\x18\x03 \x01(\x05R\x0falreadyRedriven\x12\x16\n" +
+	"\x06failed\x18\x04 \x01(\x05R\x06failed\"P\n" +
+	"\x0eRedriveOutcome\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x18\n" +
+	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error2\x91\x05\n" +
 	"\n" +
 	"OpsService\x12K\n" +
 	"\n" +
@@ -1333,7 +1837,9 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	"\tGetStatus\x12\x1c.oof.ops.v1.GetStatusRequest\x1a\x1d.oof.ops.v1.GetStatusResponse\x12N\n" +
 	"\vListMatches\x12\x1e.oof.ops.v1.ListMatchesRequest\x1a\x1f.oof.ops.v1.ListMatchesResponse\x12E\n" +
 	"\bGetMatch\x12\x1b.oof.ops.v1.GetMatchRequest\x1a\x1c.oof.ops.v1.GetMatchResponse\x12P\n" +
-	"\vReplayMatch\x12\x1e.oof.ops.v1.ReplayMatchRequest\x1a\x1f.oof.ops.v1.ReplayMatchResponse0\x01B5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
+	"\vReplayMatch\x12\x1e.oof.ops.v1.ReplayMatchRequest\x1a\x1f.oof.ops.v1.ReplayMatchResponse0\x01\x12Z\n" +
+	"\x0fListDeadLetters\x12\".oof.ops.v1.ListDeadLettersRequest\x1a#.oof.ops.v1.ListDeadLettersResponse\x12]\n" +
+	"\x10RetryDeadLetters\x12#.oof.ops.v1.RetryDeadLettersRequest\x1a$.oof.ops.v1.RetryDeadLettersResponseB5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
 
 var (
 	file_oof_ops_v1_ops_proto_rawDescOnce sync.Once
@@ -1347,61 +1853,76 @@ func file_oof_ops_v1_ops_proto_rawDescGZIP() []byte {
 	return file_oof_ops_v1_ops_proto_rawDescData
 }
 
-var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_oof_ops_v1_ops_proto_goTypes = []any{
-	(*CreateUserRequest)(nil),     // 0: oof.ops.v1.CreateUserRequest
-	(*CreateUserResponse)(nil),    // 1: oof.ops.v1.CreateUserResponse
-	(*GrantRoleRequest)(nil),      // 2: oof.ops.v1.GrantRoleRequest
-	(*GrantRoleResponse)(nil),     // 3: oof.ops.v1.GrantRoleResponse
-	(*GetStatusRequest)(nil),      // 4: oof.ops.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),     // 5: oof.ops.v1.GetStatusResponse
-	(*PartitionLag)(nil),          // 6: oof.ops.v1.PartitionLag
-	(*DeadLetterCount)(nil),       // 7: oof.ops.v1.DeadLetterCount
-	(*RelayBacklog)(nil),          // 8: oof.ops.v1.RelayBacklog
-	(*ListMatchesRequest)(nil),    // 9: oof.ops.v1.ListMatchesRequest
-	(*ListMatchesResponse)(nil),   // 10: oof.ops.v1.ListMatchesResponse
-	(*GetMatchRequest)(nil),       // 11: oof.ops.v1.GetMatchRequest
-	(*GetMatchResponse)(nil),      // 12: oof.ops.v1.GetMatchResponse
-	(*Match)(nil),                 // 13: oof.ops.v1.Match
-	(*KafkaRange)(nil),            // 14: oof.ops.v1.KafkaRange
-	(*ReplayMatchRequest)(nil),    // 15: oof.ops.v1.ReplayMatchRequest
-	(*ReplayMatchResponse)(nil),   // 16: oof.ops.v1.ReplayMatchResponse
-	(*ReplayedEvent)(nil),         // 17: oof.ops.v1.ReplayedEvent
-	nil,                           // 18: oof.ops.v1.ReplayedEvent.HeadersEntry
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*CreateUserRequest)(nil),        // 0: oof.ops.v1.CreateUserRequest
+	(*CreateUserResponse)(nil),       // 1: oof.ops.v1.CreateUserResponse
+	(*GrantRoleRequest)(nil),         // 2: oof.ops.v1.GrantRoleRequest
+	(*GrantRoleResponse)(nil),        // 3: oof.ops.v1.GrantRoleResponse
+	(*GetStatusRequest)(nil),         // 4: oof.ops.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),        // 5: oof.ops.v1.GetStatusResponse
+	(*PartitionLag)(nil),             // 6: oof.ops.v1.PartitionLag
+	(*DeadLetterCount)(nil),          // 7: oof.ops.v1.DeadLetterCount
+	(*RelayBacklog)(nil),             // 8: oof.ops.v1.RelayBacklog
+	(*ListMatchesRequest)(nil),       // 9: oof.ops.v1.ListMatchesRequest
+	(*ListMatchesResponse)(nil),      // 10: oof.ops.v1.ListMatchesResponse
+	(*GetMatchRequest)(nil),          // 11: oof.ops.v1.GetMatchRequest
+	(*GetMatchResponse)(nil),         // 12: oof.ops.v1.GetMatchResponse
+	(*Match)(nil),                    // 13: oof.ops.v1.Match
+	(*KafkaRange)(nil),               // 14: oof.ops.v1.KafkaRange
+	(*ReplayMatchRequest)(nil),       // 15: oof.ops.v1.ReplayMatchRequest
+	(*ReplayMatchResponse)(nil),      // 16: oof.ops.v1.ReplayMatchResponse
+	(*ReplayedEvent)(nil),            // 17: oof.ops.v1.ReplayedEvent
+	(*ListDeadLettersRequest)(nil),   // 18: oof.ops.v1.ListDeadLettersRequest
+	(*ListDeadLettersResponse)(nil),  // 19: oof.ops.v1.ListDeadLettersResponse
+	(*DeadLetter)(nil),               // 20: oof.ops.v1.DeadLetter
+	(*RetryDeadLettersRequest)(nil),  // 21: oof.ops.v1.RetryDeadLettersRequest
+	(*RetryDeadLettersResponse)(nil), // 22: oof.ops.v1.RetryDeadLettersResponse
+	(*RedriveOutcome)(nil),           // 23: oof.ops.v1.RedriveOutcome
+	nil,                              // 24: oof.ops.v1.ReplayedEvent.HeadersEntry
+	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
 }
 var file_oof_ops_v1_ops_proto_depIdxs = []int32{
 	6,  // 0: oof.ops.v1.GetStatusResponse.lag:type_name -> oof.ops.v1.PartitionLag
 	7,  // 1: oof.ops.v1.GetStatusResponse.dead_letters:type_name -> oof.ops.v1.DeadLetterCount
 	8,  // 2: oof.ops.v1.GetStatusResponse.relay:type_name -> oof.ops.v1.RelayBacklog
-	19, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
-	19, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
+	25, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
+	25, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
 	13, // 5: oof.ops.v1.ListMatchesResponse.matches:type_name -> oof.ops.v1.Match
 	13, // 6: oof.ops.v1.GetMatchResponse.match:type_name -> oof.ops.v1.Match
-	19, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
-	19, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
+	25, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
+	25, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
 	14, // 9: oof.ops.v1.Match.session_events:type_name -> oof.ops.v1.KafkaRange
 	14, // 10: oof.ops.v1.Match.live_events:type_name -> oof.ops.v1.KafkaRange
 	17, // 11: oof.ops.v1.ReplayMatchResponse.event:type_name -> oof.ops.v1.ReplayedEvent
-	19, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
-	18, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
-	0,  // 14: oof.ops.v1.OpsService.CreateUser:input_type -> oof.ops.v1.CreateUserRequest
-	2,  // 15: oof.ops.v1.OpsService.GrantRole:input_type -> oof.ops.v1.GrantRoleRequest
-	4,  // 16: oof.ops.v1.OpsService.GetStatus:input_type -> oof.ops.v1.GetStatusRequest
-	9,  // 17: oof.ops.v1.OpsService.ListMatches:input_type -> oof.ops.v1.ListMatchesRequest
-	11, // 18: oof.ops.v1.OpsService.GetMatch:input_type -> oof.ops.v1.GetMatchRequest
-	15, // 19: oof.ops.v1.OpsService.ReplayMatch:input_type -> oof.ops.v1.ReplayMatchRequest
-	1,  // 20: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
-	3,  // 21: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
-	5,  // 22: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
-	10, // 23: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
-	12, // 24: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
-	16, // 25: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	25, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
+	24, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
+	20, // 14: oof.ops.v1.ListDeadLettersResponse.dead_letters:type_name -> oof.ops.v1.DeadLetter
+	25, // 15: oof.ops.v1.DeadLetter.first_failed_at:type_name -> google.protobuf.Timestamp
+	25, // 16: oof.ops.v1.DeadLetter.last_failed_at:type_name -> google.protobuf.Timestamp
+	25, // 17: oof.ops.v1.DeadLetter.redriven_at:type_name -> google.protobuf.Timestamp
+	23, // 18: oof.ops.v1.RetryDeadLettersResponse.outcomes:type_name -> oof.ops.v1.RedriveOutcome
+	0,  // 19: oof.ops.v1.OpsService.CreateUser:input_type -> oof.ops.v1.CreateUserRequest
+	2,  // 20: oof.ops.v1.OpsService.GrantRole:input_type -> oof.ops.v1.GrantRoleRequest
+	4,  // 21: oof.ops.v1.OpsService.GetStatus:input_type -> oof.ops.v1.GetStatusRequest
+	9,  // 22: oof.ops.v1.OpsService.ListMatches:input_type -> oof.ops.v1.ListMatchesRequest
+	11, // 23: oof.ops.v1.OpsService.GetMatch:input_type -> oof.ops.v1.GetMatchRequest
+	15, // 24: oof.ops.v1.OpsService.ReplayMatch:input_type -> oof.ops.v1.ReplayMatchRequest
+	18, // 25: oof.ops.v1.OpsService.ListDeadLetters:input_type -> oof.ops.v1.ListDeadLettersRequest
+	21, // 26: oof.ops.v1.OpsService.RetryDeadLetters:input_type -> oof.ops.v1.RetryDeadLettersRequest
+	1,  // 27: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
+	3,  // 28: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
+	5,  // 29: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
+	10, // 30: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
+	12, // 31: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
+	16, // 32: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
+	19, // 33: oof.ops.v1.OpsService.ListDeadLetters:output_type -> oof.ops.v1.ListDeadLettersResponse
+	22, // 34: oof.ops.v1.OpsService.RetryDeadLetters:output_type -> oof.ops.v1.RetryDeadLettersResponse
+	27, // [27:35] is the sub-list for method output_type
+	19, // [19:27] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_oof_ops_v1_ops_proto_init() }
@@ -1415,7 +1936,7 @@ func file_oof_ops_v1_ops_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oof_ops_v1_ops_proto_rawDesc), len(file_oof_ops_v1_ops_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,12 +23,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	OpsService_CreateUser_FullMethodName  = "/oof.ops.v1.OpsService/CreateUser"
-	OpsService_GrantRole_FullMethodName   = "/oof.ops.v1.OpsService/GrantRole"
-	OpsService_GetStatus_FullMethodName   = "/oof.ops.v1.OpsService/GetStatus"
-	OpsService_ListMatches_FullMethodName = "/oof.ops.v1.OpsService/ListMatches"
-	OpsService_GetMatch_FullMethodName    = "/oof.ops.v1.OpsService/GetMatch"
-	OpsService_ReplayMatch_FullMethodName = "/oof.ops.v1.OpsService/ReplayMatch"
+	OpsService_CreateUser_FullMethodName       = "/oof.ops.v1.OpsService/CreateUser"
+	OpsService_GrantRole_FullMethodName        = "/oof.ops.v1.OpsService/GrantRole"
+	OpsService_GetStatus_FullMethodName        = "/oof.ops.v1.OpsService/GetStatus"
+	OpsService_ListMatches_FullMethodName      = "/oof.ops.v1.OpsService/ListMatches"
+	OpsService_GetMatch_FullMethodName         = "/oof.ops.v1.OpsService/GetMatch"
+	OpsService_ReplayMatch_FullMethodName      = "/oof.ops.v1.OpsService/ReplayMatch"
+	OpsService_ListDeadLetters_FullMethodName  = "/oof.ops.v1.OpsService/ListDeadLetters"
+	OpsService_RetryDeadLetters_FullMethodName = "/oof.ops.v1.OpsService/RetryDeadLetters"
 )
 
 // OpsServiceClient is the client API for OpsService service.
@@ -56,6 +58,14 @@ type OpsServiceClient interface {
 	// and live events, read from Kafka by the recorded ranges) in log time
 	// order, at the original pace divided by speed (0: as fast as possible).
 	ReplayMatch(ctx context.Context, in *ReplayMatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReplayMatchResponse], error)
+	// --- dead letters (the `oof deadletters` CLI calls the same code) ---
+	// ListDeadLetters lists dead letters oldest first: open ones, or every
+	// one with include_redriven.
+	ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error)
+	// RetryDeadLetters re-drives one dead letter (id) or every open one
+	// (all, optionally of one projector) through its projector; a record is
+	// never applied twice. A record that fails again stays dead.
+	RetryDeadLetters(ctx context.Context, in *RetryDeadLettersRequest, opts ...grpc.CallOption) (*RetryDeadLettersResponse, error)
 }
 
 type opsServiceClient struct {
@@ -135,6 +145,26 @@ func (c *opsServiceClient) ReplayMatch(ctx context.Context, in *ReplayMatchReque
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OpsService_ReplayMatchClient = grpc.ServerStreamingClient[ReplayMatchResponse]
 
+func (c *opsServiceClient) ListDeadLetters(ctx context.Context, in *ListDeadLettersRequest, opts ...grpc.CallOption) (*ListDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDeadLettersResponse)
+	err := c.cc.Invoke(ctx, OpsService_ListDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *opsServiceClient) RetryDeadLetters(ctx context.Context, in *RetryDeadLettersRequest, opts ...grpc.CallOption) (*RetryDeadLettersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetryDeadLettersResponse)
+	err := c.cc.Invoke(ctx, OpsService_RetryDeadLetters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OpsServiceServer is the server API for OpsService service.
 // All implementations must embed UnimplementedOpsServiceServer
 // for forward compatibility.
@@ -160,6 +190,14 @@ type OpsServiceServer interface {
 	// and live events, read from Kafka by the recorded ranges) in log time
 	// order, at the original pace divided by speed (0: as fast as possible).
 	ReplayMatch(*ReplayMatchRequest, grpc.ServerStreamingServer[ReplayMatchResponse]) error
+	// --- dead letters (the `oof deadletters` CLI calls the same code) ---
+	// ListDeadLetters lists dead letters oldest first: open ones, or every
+	// one with include_redriven.
+	ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error)
+	// RetryDeadLetters re-drives one dead letter (id) or every open one
+	// (all, optionally of one projector) through its projector; a record is
+	// never applied twice. A record that fails again stays dead.
+	RetryDeadLetters(context.Context, *RetryDeadLettersRequest) (*RetryDeadLettersResponse, error)
 	mustEmbedUnimplementedOpsServiceServer()
 }
 
@@ -187,6 +225,12 @@ func (UnimplementedOpsServiceServer) GetMatch(context.Context, *GetMatchRequest)
 }
 func (UnimplementedOpsServiceServer) ReplayMatch(*ReplayMatchRequest, grpc.ServerStreamingServer[ReplayMatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method ReplayMatch not implemented")
+}
+func (UnimplementedOpsServiceServer) ListDeadLetters(context.Context, *ListDeadLettersRequest) (*ListDeadLettersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeadLetters not implemented")
+}
+func (UnimplementedOpsServiceServer) RetryDeadLetters(context.Context, *RetryDeadLettersRequest) (*RetryDeadLettersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetryDeadLetters not implemented")
 }
 func (UnimplementedOpsServiceServer) mustEmbedUnimplementedOpsServiceServer() {}
 func (UnimplementedOpsServiceServer) testEmbeddedByValue()                    {}
@@ -310,6 +354,42 @@ func _OpsService_ReplayMatch_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OpsService_ReplayMatchServer = grpc.ServerStreamingServer[ReplayMatchResponse]
 
+func _OpsService_ListDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpsServiceServer).ListDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OpsService_ListDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpsServiceServer).ListDeadLetters(ctx, req.(*ListDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _OpsService_RetryDeadLetters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetryDeadLettersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpsServiceServer).RetryDeadLetters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OpsService_RetryDeadLetters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpsServiceServer).RetryDeadLetters(ctx, req.(*RetryDeadLettersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OpsService_ServiceDesc is the grpc.ServiceDesc for OpsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -336,6 +416,14 @@ var OpsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMatch",
 			Handler:    _OpsService_GetMatch_Handler,
+		},
+		{
+			MethodName: "ListDeadLetters",
+			Handler:    _OpsService_ListDeadLetters_Handler,
+		},
+		{
+			MethodName: "RetryDeadLetters",
+			Handler:    _OpsService_RetryDeadLetters_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
