@@ -24,6 +24,7 @@ import (
 	"github.com/oof-gg/platform/pkg/idempotency"
 	"github.com/oof-gg/platform/pkg/middleware"
 	"github.com/oof-gg/platform/pkg/outbox"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/routing"
 )
@@ -57,6 +58,8 @@ type Platform struct {
 	cmdDeps *kit.Deps
 	// origins may call over gRPC-Web.
 	origins *cors.Policy
+	// keys opens sealed personal fields for the projectors (personalKeys).
+	keys *personal.Keys
 	// httpRoutes are more HTTP handlers on the gRPC port (the WebSocket
 	// gateway, wire_ws.go).
 	httpRoutes []grpcx.ServeOption

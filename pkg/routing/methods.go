@@ -71,6 +71,8 @@ func Owners() map[string]Target {
 		"/oof.ops.v1.OpsService/ListMatches": TargetCommand,
 		"/oof.ops.v1.OpsService/GetMatch":    TargetCommand,
 		"/oof.ops.v1.OpsService/ReplayMatch": TargetCommand,
+		// Erasure changes accounts, keys and players: a command.
+		"/oof.ops.v1.OpsService/EraseUser": TargetCommand,
 	}
 }
 

@@ -1219,6 +1219,123 @@ func (x *ReplayedEvent) GetRaw() []byte {
 	return nil
 }
 
+type EraseUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A user id (UUID), a username or an e-mail address.
+	User          string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserRequest) Reset() {
+	*x = EraseUserRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserRequest) ProtoMessage() {}
+
+func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserRequest.ProtoReflect.Descriptor instead.
+func (*EraseUserRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *EraseUserRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type EraseUserResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The personal-data keys destroyed.
+	PersonalKeyIds []string `protobuf:"bytes,2,rep,name=personal_key_ids,json=personalKeyIds,proto3" json:"personal_key_ids,omitempty"`
+	// Players whose e-mail was cleared (PlayerUpdated).
+	PlayerIds []string `protobuf:"bytes,3,rep,name=player_ids,json=playerIds,proto3" json:"player_ids,omitempty"`
+	// False when the user was already erased and nothing was left to erase
+	// (nothing was written).
+	Changed       bool `protobuf:"varint,4,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserResponse) Reset() {
+	*x = EraseUserResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserResponse) ProtoMessage() {}
+
+func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserResponse.ProtoReflect.Descriptor instead.
+func (*EraseUserResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *EraseUserResponse) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *EraseUserResponse) GetPersonalKeyIds() []string {
+	if x != nil {
+		return x.PersonalKeyIds
+	}
+	return nil
+}
+
+func (x *EraseUserResponse) GetPlayerIds() []string {
+	if x != nil {
+		return x.PlayerIds
+	}
+	return nil
+}
+
+func (x *EraseUserResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
 var File_oof_ops_v1_ops_proto protoreflect.FileDescriptor
 
 const file_oof_ops_v1_ops_proto_rawDesc = "" +
@@ -1324,7 +1441,15 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	" \x01(\fR\x03raw\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd6\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"&\n" +
+	"\x10EraseUserRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"\x8f\x01\n" +
+	"\x11EraseUserResponse\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12(\n" +
+	"\x10personal_key_ids\x18\x02 \x03(\tR\x0epersonalKeyIds\x12\x1d\n" +
+	"\n" +
+	"player_ids\x18\x03 \x03(\tR\tplayerIds\x12\x18\n" +
+	"\achanged\x18\x04 \x01(\bR\achanged2\xa0\x04\n" +
 	"\n" +
 	"OpsService\x12K\n" +
 	"\n" +
@@ -1333,7 +1458,8 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	"\tGetStatus\x12\x1c.oof.ops.v1.GetStatusRequest\x1a\x1d.oof.ops.v1.GetStatusResponse\x12N\n" +
 	"\vListMatches\x12\x1e.oof.ops.v1.ListMatchesRequest\x1a\x1f.oof.ops.v1.ListMatchesResponse\x12E\n" +
 	"\bGetMatch\x12\x1b.oof.ops.v1.GetMatchRequest\x1a\x1c.oof.ops.v1.GetMatchResponse\x12P\n" +
-	"\vReplayMatch\x12\x1e.oof.ops.v1.ReplayMatchRequest\x1a\x1f.oof.ops.v1.ReplayMatchResponse0\x01B5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
+	"\vReplayMatch\x12\x1e.oof.ops.v1.ReplayMatchRequest\x1a\x1f.oof.ops.v1.ReplayMatchResponse0\x01\x12H\n" +
+	"\tEraseUser\x12\x1c.oof.ops.v1.EraseUserRequest\x1a\x1d.oof.ops.v1.EraseUserResponseB5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
 
 var (
 	file_oof_ops_v1_ops_proto_rawDescOnce sync.Once
@@ -1347,7 +1473,7 @@ func file_oof_ops_v1_ops_proto_rawDescGZIP() []byte {
 	return file_oof_ops_v1_ops_proto_rawDescData
 }
 
-var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_oof_ops_v1_ops_proto_goTypes = []any{
 	(*CreateUserRequest)(nil),     // 0: oof.ops.v1.CreateUserRequest
 	(*CreateUserResponse)(nil),    // 1: oof.ops.v1.CreateUserResponse
@@ -1367,38 +1493,42 @@ var file_oof_ops_v1_ops_proto_goTypes = []any{
 	(*ReplayMatchRequest)(nil),    // 15: oof.ops.v1.ReplayMatchRequest
 	(*ReplayMatchResponse)(nil),   // 16: oof.ops.v1.ReplayMatchResponse
 	(*ReplayedEvent)(nil),         // 17: oof.ops.v1.ReplayedEvent
-	nil,                           // 18: oof.ops.v1.ReplayedEvent.HeadersEntry
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*EraseUserRequest)(nil),      // 18: oof.ops.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),     // 19: oof.ops.v1.EraseUserResponse
+	nil,                           // 20: oof.ops.v1.ReplayedEvent.HeadersEntry
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_oof_ops_v1_ops_proto_depIdxs = []int32{
 	6,  // 0: oof.ops.v1.GetStatusResponse.lag:type_name -> oof.ops.v1.PartitionLag
 	7,  // 1: oof.ops.v1.GetStatusResponse.dead_letters:type_name -> oof.ops.v1.DeadLetterCount
 	8,  // 2: oof.ops.v1.GetStatusResponse.relay:type_name -> oof.ops.v1.RelayBacklog
-	19, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
-	19, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
+	21, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
+	21, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
 	13, // 5: oof.ops.v1.ListMatchesResponse.matches:type_name -> oof.ops.v1.Match
 	13, // 6: oof.ops.v1.GetMatchResponse.match:type_name -> oof.ops.v1.Match
-	19, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
-	19, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
+	21, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
+	21, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
 	14, // 9: oof.ops.v1.Match.session_events:type_name -> oof.ops.v1.KafkaRange
 	14, // 10: oof.ops.v1.Match.live_events:type_name -> oof.ops.v1.KafkaRange
 	17, // 11: oof.ops.v1.ReplayMatchResponse.event:type_name -> oof.ops.v1.ReplayedEvent
-	19, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
-	18, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
+	21, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
+	20, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
 	0,  // 14: oof.ops.v1.OpsService.CreateUser:input_type -> oof.ops.v1.CreateUserRequest
 	2,  // 15: oof.ops.v1.OpsService.GrantRole:input_type -> oof.ops.v1.GrantRoleRequest
 	4,  // 16: oof.ops.v1.OpsService.GetStatus:input_type -> oof.ops.v1.GetStatusRequest
 	9,  // 17: oof.ops.v1.OpsService.ListMatches:input_type -> oof.ops.v1.ListMatchesRequest
 	11, // 18: oof.ops.v1.OpsService.GetMatch:input_type -> oof.ops.v1.GetMatchRequest
 	15, // 19: oof.ops.v1.OpsService.ReplayMatch:input_type -> oof.ops.v1.ReplayMatchRequest
-	1,  // 20: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
-	3,  // 21: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
-	5,  // 22: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
-	10, // 23: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
-	12, // 24: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
-	16, // 25: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
-	20, // [20:26] is the sub-list for method output_type
-	14, // [14:20] is the sub-list for method input_type
+	18, // 20: oof.ops.v1.OpsService.EraseUser:input_type -> oof.ops.v1.EraseUserRequest
+	1,  // 21: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
+	3,  // 22: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
+	5,  // 23: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
+	10, // 24: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
+	12, // 25: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
+	16, // 26: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
+	19, // 27: oof.ops.v1.OpsService.EraseUser:output_type -> oof.ops.v1.EraseUserResponse
+	21, // [21:28] is the sub-list for method output_type
+	14, // [14:21] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -1415,7 +1545,7 @@ func file_oof_ops_v1_ops_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oof_ops_v1_ops_proto_rawDesc), len(file_oof_ops_v1_ops_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

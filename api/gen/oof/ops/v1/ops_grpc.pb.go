@@ -29,6 +29,7 @@ const (
 	OpsService_ListMatches_FullMethodName = "/oof.ops.v1.OpsService/ListMatches"
 	OpsService_GetMatch_FullMethodName    = "/oof.ops.v1.OpsService/GetMatch"
 	OpsService_ReplayMatch_FullMethodName = "/oof.ops.v1.OpsService/ReplayMatch"
+	OpsService_EraseUser_FullMethodName   = "/oof.ops.v1.OpsService/EraseUser"
 )
 
 // OpsServiceClient is the client API for OpsService service.
@@ -56,6 +57,13 @@ type OpsServiceClient interface {
 	// and live events, read from Kafka by the recorded ranges) in log time
 	// order, at the original pace divided by speed (0: as fast as possible).
 	ReplayMatch(ctx context.Context, in *ReplayMatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReplayMatchResponse], error)
+	// EraseUser erases an account's personal data (docs/events.md, "Personal
+	// data"): destroys its personal-data keys, clears its e-mail from the
+	// write model (sign-in by e-mail stops working; by username it goes on),
+	// clears the e-mail of the players it owns (PlayerUpdated) and records
+	// UserErased on oof.user.v1, after which every read model shows the
+	// fields as erased. The log is not rewritten.
+	EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error)
 }
 
 type opsServiceClient struct {
@@ -135,6 +143,16 @@ func (c *opsServiceClient) ReplayMatch(ctx context.Context, in *ReplayMatchReque
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OpsService_ReplayMatchClient = grpc.ServerStreamingClient[ReplayMatchResponse]
 
+func (c *opsServiceClient) EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseUserResponse)
+	err := c.cc.Invoke(ctx, OpsService_EraseUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OpsServiceServer is the server API for OpsService service.
 // All implementations must embed UnimplementedOpsServiceServer
 // for forward compatibility.
@@ -160,6 +178,13 @@ type OpsServiceServer interface {
 	// and live events, read from Kafka by the recorded ranges) in log time
 	// order, at the original pace divided by speed (0: as fast as possible).
 	ReplayMatch(*ReplayMatchRequest, grpc.ServerStreamingServer[ReplayMatchResponse]) error
+	// EraseUser erases an account's personal data (docs/events.md, "Personal
+	// data"): destroys its personal-data keys, clears its e-mail from the
+	// write model (sign-in by e-mail stops working; by username it goes on),
+	// clears the e-mail of the players it owns (PlayerUpdated) and records
+	// UserErased on oof.user.v1, after which every read model shows the
+	// fields as erased. The log is not rewritten.
+	EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error)
 	mustEmbedUnimplementedOpsServiceServer()
 }
 
@@ -187,6 +212,9 @@ func (UnimplementedOpsServiceServer) GetMatch(context.Context, *GetMatchRequest)
 }
 func (UnimplementedOpsServiceServer) ReplayMatch(*ReplayMatchRequest, grpc.ServerStreamingServer[ReplayMatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method ReplayMatch not implemented")
+}
+func (UnimplementedOpsServiceServer) EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseUser not implemented")
 }
 func (UnimplementedOpsServiceServer) mustEmbedUnimplementedOpsServiceServer() {}
 func (UnimplementedOpsServiceServer) testEmbeddedByValue()                    {}
@@ -310,6 +338,24 @@ func _OpsService_ReplayMatch_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type OpsService_ReplayMatchServer = grpc.ServerStreamingServer[ReplayMatchResponse]
 
+func _OpsService_EraseUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpsServiceServer).EraseUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OpsService_EraseUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpsServiceServer).EraseUser(ctx, req.(*EraseUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OpsService_ServiceDesc is the grpc.ServiceDesc for OpsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -336,6 +382,10 @@ var OpsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMatch",
 			Handler:    _OpsService_GetMatch_Handler,
+		},
+		{
+			MethodName: "EraseUser",
+			Handler:    _OpsService_EraseUser_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
