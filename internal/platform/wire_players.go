@@ -41,7 +41,11 @@ func (p *Platform) personalKeys() *personal.Keys {
 		if log == nil {
 			log = slog.Default()
 		}
-		p.keys = personal.NewKeys(p.infra.pool, log.With("component", "personal-keys"))
+		pool := p.keysPool
+		if pool == nil {
+			pool = p.infra.pool
+		}
+		p.keys = personal.NewKeys(pool, log.With("component", "personal-keys"))
 	}
 	return p.keys
 }
