@@ -35,6 +35,10 @@ const adminUsage = `usage:
   oof admin grant-role USER ROLE
       set the role (player, developer, admin, service) of the account USER
       (id, username or e-mail); tokens carry it from the next login or refresh
+  oof admin erase-user USER
+      erase the personal data (e-mail) of the account USER (id, username or
+      e-mail): its personal-data keys are destroyed and UserErased is
+      recorded; the log is not rewritten (docs/events.md, "Personal data")
 
 Connects with the same OOF_* variables as the platform. Flags may also be
 written with two dashes (--password-stdin).`
@@ -75,12 +79,41 @@ func admin(args []string, stdin io.Reader, stdout io.Writer) error {
 				res.UserID, res.Role, res.PreviousRole)
 			return nil
 		})
+	case "erase-user":
+		return eraseUser(args[1:], stdout, usage)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprintln(stdout, adminUsage)
 		return nil
 	default:
 		return usage(fmt.Sprintf("unknown subcommand %q", args[0]))
 	}
+}
+
+func eraseUser(args []string, stdout io.Writer, usage func(string) error) error {
+	rest, err := parseInterleaved(flag.NewFlagSet("erase-user", flag.ContinueOnError), args)
+	if err != nil {
+		return usage(err.Error())
+	}
+	if len(rest) != 1 {
+		return usage("give one USER")
+	}
+	return withOperator(func(ctx context.Context, op *platform.Operator) error {
+		svc, err := op.Ops()
+		if err != nil {
+			return err
+		}
+		res, err := svc.EraseUser(ctx, rest[0], "")
+		if err != nil {
+			return err
+		}
+		if !res.Changed {
+			fmt.Fprintf(stdout, "user %s was already erased; nothing changed\n", res.UserID)
+			return nil
+		}
+		fmt.Fprintf(stdout, "user %s erased: %d personal-data key(s) destroyed, e-mail cleared from %d player(s); UserErased recorded\n",
+			res.UserID, len(res.KeyIDs), len(res.PlayerIDs))
+		return nil
+	})
 }
 
 func createUser(args []string, stdin io.Reader, stdout io.Writer, usage func(string) error) error {

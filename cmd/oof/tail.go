@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/oof-gg/platform/internal/platform"
+	"github.com/oof-gg/platform/pkg/personal"
 	queryops "github.com/oof-gg/platform/query/ops"
 )
 
@@ -62,7 +63,7 @@ func tail(args []string, _ io.Reader, stdout io.Writer) error {
 			return err
 		}
 		defer client.Close()
-		return tailTopic(ctx, client, topic, start, filter, *follow, stdout)
+		return tailTopic(ctx, client, topic, start, filter, *follow, op.PersonalKeys(), stdout)
 	})
 }
 
@@ -89,7 +90,9 @@ func parseFrom(s string) (startAt, error) {
 	return startAt{}, fmt.Errorf("-from %q: want oldest, newest, an offset or an RFC 3339 time", s)
 }
 
-func tailTopic(ctx context.Context, client sarama.Client, topic string, start startAt, filter queryops.TypeFilter, follow bool, w io.Writer) error {
+// tailTopic prints the records; keys reveals their personal fields as the
+// read models show them (opened, or "" once erased).
+func tailTopic(ctx context.Context, client sarama.Client, topic string, start startAt, filter queryops.TypeFilter, follow bool, keys *personal.Keys, w io.Writer) error {
 	parts, err := client.Partitions(topic)
 	if err != nil {
 		return fmt.Errorf("topic %s: %w", topic, err)
@@ -143,7 +146,7 @@ func tailTopic(ctx context.Context, client sarama.Client, topic string, start st
 				case <-gctx.Done():
 					return nil
 				case m := <-pc.Messages():
-					line := queryops.DecodeRecord(m)
+					line := queryops.DecodeRevealed(gctx, m, keys)
 					if filter.Match(line.Type) {
 						mu.Lock()
 						err := enc.Encode(line)

@@ -10,7 +10,6 @@ import (
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
-	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/outbox"
 )
 
@@ -64,14 +63,13 @@ func (s *Service) CreateAccount(ctx context.Context, in CreateAccountInput) (Acc
 	userID := uuid.NewString()
 	acct := Account{UserID: userID, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: in.Role}
 	var staged outbox.Staged
-	err = s.Accounts.Create(ctx, acct, s.stage(&staged, s.userEvent(userID, eventlog.Event{Message: &eventspb.UserRegistered{
+	err = s.Accounts.Create(ctx, acct, s.stageRegistered(&staged, &eventspb.UserRegistered{
 		UserId:       userID,
 		Username:     in.Username,
-		Email:        in.Email,
 		Role:         in.Role,
 		Method:       eventspb.AuthMethod_AUTH_METHOD_PASSWORD,
 		RegisteredAt: timestamppb.New(s.Now()),
-	}})))
+	}, in.Email))
 	if err != nil {
 		return Account{}, fmt.Errorf("create account %q: %w", in.Username, err)
 	}

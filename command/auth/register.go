@@ -10,7 +10,6 @@ import (
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/apperr"
 	"github.com/oof-gg/platform/pkg/auth"
-	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/outbox"
 )
 
@@ -39,14 +38,13 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, clientAddr str
 	userID := uuid.NewString()
 	var staged outbox.Staged
 	acct := Account{UserID: userID, Username: in.Username, Email: in.Email, PasswordHash: hash, Role: auth.RolePlayer}
-	err = s.Accounts.Create(ctx, acct, s.stage(&staged, s.userEvent(userID, eventlog.Event{Message: &eventspb.UserRegistered{
+	err = s.Accounts.Create(ctx, acct, s.stageRegistered(&staged, &eventspb.UserRegistered{
 		UserId:       userID,
 		Username:     in.Username,
-		Email:        in.Email,
 		Role:         auth.RolePlayer,
 		Method:       eventspb.AuthMethod_AUTH_METHOD_PASSWORD,
 		RegisteredAt: timestamppb.New(s.Now()),
-	}})))
+	}, in.Email))
 	if err != nil {
 		return Tokens{}, fmt.Errorf("register %q: %w", in.Username, err)
 	}

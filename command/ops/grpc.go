@@ -22,7 +22,7 @@ func NewGRPC(s *Service) *GRPC { return &GRPC{s: s} }
 // Mount adds the whole service to services.
 func (g *GRPC) Mount(s *grpcx.Services) {
 	s.Add(&opspb.OpsService_ServiceDesc, g, "CreateUser", "GrantRole", "GetStatus", "ListMatches", "GetMatch", "ReplayMatch",
-		"ListDeadLetters", "RetryDeadLetters")
+		"ListDeadLetters", "RetryDeadLetters", "EraseUser")
 }
 
 // admin returns the calling admin, or PERMISSION_DENIED.
@@ -70,4 +70,16 @@ func (g *GRPC) GetStatus(ctx context.Context, _ *opspb.GetStatusRequest) (*opspb
 		return nil, err
 	}
 	return StatusProto(st), nil
+}
+
+func (g *GRPC) EraseUser(ctx context.Context, req *opspb.EraseUserRequest) (*opspb.EraseUserResponse, error) {
+	caller, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := g.s.EraseUser(ctx, req.GetUser(), caller.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &opspb.EraseUserResponse{UserId: res.UserID, PersonalKeyIds: res.KeyIDs, PlayerIds: res.PlayerIDs, Changed: res.Changed}, nil
 }

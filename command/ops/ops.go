@@ -77,3 +77,25 @@ func (s *Service) resolve(ctx context.Context, user string) (string, error) {
 	}
 	return acct.UserID, nil
 }
+
+// Erasure is the outcome of EraseUser.
+type Erasure struct {
+	UserID string
+	commandplayer.Erased
+}
+
+// EraseUser erases the personal data of the account named by user (a user
+// id, a username or an e-mail address): command/player's Erase, which
+// destroys its personal-data keys and records UserErased. by is the admin
+// asking ("" for the CLI).
+func (s *Service) EraseUser(ctx context.Context, user, by string) (Erasure, error) {
+	id, err := s.resolve(ctx, user)
+	if err != nil {
+		return Erasure{}, err
+	}
+	res, err := s.Players.Erase(ctx, id, by)
+	if err != nil {
+		return Erasure{}, err
+	}
+	return Erasure{UserID: id, Erased: res}, nil
+}

@@ -91,8 +91,13 @@ func (h *Handler) Create(ctx context.Context, req *playerpb.Player) (*playerpb.P
 			if err := tx.Save(ctx, aggregate.Record{Kind: aggregate.KindPlayer, ID: p.GetId(), Owner: caller.UserID, Live: true, State: state}, 0); err != nil {
 				return nil, err
 			}
+			ep, sealed, keyID, err := forEvent(ctx, tx, p, caller.UserID)
+			if err != nil {
+				return nil, err
+			}
 			return append([]eventlog.Event{h.event(p.GetId(), &eventspb.PlayerCreated{
-				Player: p, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
+				Player: ep, Version: 1, CreatedBy: caller.UserID, CreatedAt: timestamppb.New(h.Now()),
+				EmailSealed: sealed, PersonalKeyId: keyID,
 			})}, events...), nil
 		})
 	})

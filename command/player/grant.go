@@ -73,8 +73,13 @@ func (h *Handler) GrantRole(ctx context.Context, userID, role, by string) (Grant
 		if err := tx.Save(ctx, rec, rec.Version); err != nil {
 			return nil, err
 		}
+		ep, sealed, keyID, err := forEvent(ctx, tx, p, rec.Owner)
+		if err != nil {
+			return nil, err
+		}
 		return append([]eventlog.Event{h.event(userID, &eventspb.PlayerUpdated{
-			Player: p, Version: rec.Version + 1, UpdatedBy: by, UpdatedAt: timestamppb.New(h.Now()), PreviousRole: prev.GetRole(),
+			Player: ep, Version: rec.Version + 1, UpdatedBy: by, UpdatedAt: timestamppb.New(h.Now()), PreviousRole: prev.GetRole(),
+			EmailSealed: sealed, PersonalKeyId: keyID,
 		})}, events...), nil
 	})
 	if err != nil {

@@ -76,8 +76,13 @@ func (h *Handler) Update(ctx context.Context, req *playerpb.PlayerUpdate) (*play
 			return nil, err
 		}
 		version++
+		ep, sealed, keyID, err := forEvent(ctx, tx, p, l.rec.Owner)
+		if err != nil {
+			return nil, err
+		}
 		return append([]eventlog.Event{h.event(p.GetId(), &eventspb.PlayerUpdated{
-			Player: p, Version: version, UpdatedBy: caller.UserID, UpdatedAt: timestamppb.New(h.Now()), PreviousRole: previousRole,
+			Player: ep, Version: version, UpdatedBy: caller.UserID, UpdatedAt: timestamppb.New(h.Now()), PreviousRole: previousRole,
+			EmailSealed: sealed, PersonalKeyId: keyID,
 		})}, events...), nil
 	})
 	if err != nil {

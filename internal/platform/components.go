@@ -91,7 +91,7 @@ func (p *Platform) trendingKey() string { return p.cfg.RedisKeyPrefix + "trendin
 // projectors lists every projector of the platform.
 func (p *Platform) projectors() []projection.Projector {
 	list := []projection.Projector{
-		users.New(p.cfg.Topic(TopicUser)),
+		users.New(p.cfg.Topic(TopicUser), p.personalKeys()),
 		games.New(p.cfg.Topic(TopicGame)),
 		sessions.New(p.cfg.Topic(TopicSession)),
 		trending.New(p.cfg.Topic(TopicSession), p.infra.pool, p.infra.rdb, p.trendingKey(), p.log),
@@ -103,6 +103,10 @@ func (p *Platform) projectors() []projection.Projector {
 // its own Kafka client so one slow projector does not hold up another.
 func (p *Platform) buildProjectors() error {
 	deadLetters := projection.NewMetrics(p.registry, p.infra.pool, p.log)
+	// The projectors' personal-key cache is used only while it listens
+	// for erasures.
+	keys := p.personalKeys()
+	p.workers = append(p.workers, func(ctx context.Context) error { keys.Listen(ctx); return nil })
 	for _, proj := range p.projectors() {
 		client, err := newKafkaClient(p.cfg, "oof-projector-"+proj.Name())
 		if err != nil {

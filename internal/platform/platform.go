@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -24,6 +25,7 @@ import (
 	"github.com/oof-gg/platform/pkg/idempotency"
 	"github.com/oof-gg/platform/pkg/middleware"
 	"github.com/oof-gg/platform/pkg/outbox"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/pkg/routing"
 	"github.com/oof-gg/platform/pkg/tracing"
@@ -58,6 +60,10 @@ type Platform struct {
 	cmdDeps *kit.Deps
 	// origins may call over gRPC-Web.
 	origins *cors.Policy
+	// keys opens sealed personal fields for the projectors (personalKeys);
+	// keysPool, when set, is the database holding them (WithPersonalKeys).
+	keys     *personal.Keys
+	keysPool *pgxpool.Pool
 	// httpRoutes are more HTTP handlers on the gRPC port (the WebSocket
 	// gateway, wire_ws.go).
 	httpRoutes []grpcx.ServeOption
@@ -74,6 +80,14 @@ type Option func(*Platform)
 // contract does not have yet, such as a streaming one).
 func WithServices(register func(*grpcx.Services)) Option {
 	return func(p *Platform) { p.extra = append(p.extra, register) }
+}
+
+// WithPersonalKeys makes the projectors read the personal-data keys
+// (docs/events.md, "Personal data") from pool instead of the target's own
+// database: for projectors building into another database than the one the
+// commands write (the tests' read-model replay), where the keys are not.
+func WithPersonalKeys(pool *pgxpool.Pool) Option {
+	return func(p *Platform) { p.keysPool = pool }
 }
 
 // Build connects what target needs (needs.go) and assembles its components.

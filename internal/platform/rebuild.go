@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oof-gg/platform/pkg/config"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 )
 
@@ -17,6 +18,8 @@ import (
 type Operator struct {
 	p          *Platform
 	projectors []projection.Projector
+	// stop ends the personal-key cache's listener.
+	stop context.CancelFunc
 }
 
 // OpenOperator connects to PostgreSQL and Redis (the projectors that mirror
@@ -33,11 +36,22 @@ func OpenOperator(ctx context.Context, cfg config.Config, log *slog.Logger) (*Op
 	}
 	// Built once: projectors that mirror into Redis keep what a re-drive
 	// touched until its commit.
-	return &Operator{p: p, projectors: p.projectors()}, nil
+	op := &Operator{p: p, projectors: p.projectors()}
+	// A rebuild opens every sealed field: cache keys, told of erasures.
+	lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	op.stop = stop
+	go p.personalKeys().Listen(lctx)
+	return op, nil
 }
 
 // Close releases the connections.
-func (o *Operator) Close() { o.p.infra.close() }
+func (o *Operator) Close() {
+	o.stop()
+	o.p.infra.close()
+}
+
+// PersonalKeys opens sealed personal fields (`oof tail`).
+func (o *Operator) PersonalKeys() *personal.Keys { return o.p.personalKeys() }
 
 // Pool is the platform's database.
 func (o *Operator) Pool() *pgxpool.Pool { return o.p.infra.pool }

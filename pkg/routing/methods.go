@@ -75,6 +75,8 @@ func Owners() map[string]Target {
 		// projectors' code (the same as `oof deadletters`).
 		"/oof.ops.v1.OpsService/ListDeadLetters":  TargetCommand,
 		"/oof.ops.v1.OpsService/RetryDeadLetters": TargetCommand,
+		// Erasure changes accounts, keys and players: a command.
+		"/oof.ops.v1.OpsService/EraseUser": TargetCommand,
 	}
 }
 

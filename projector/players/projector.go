@@ -10,6 +10,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/projector"
 )
@@ -18,10 +19,16 @@ import (
 const Name = projector.Players
 
 // Projector maintains the players table.
-type Projector struct{ topic string }
+type Projector struct {
+	topic string
+	keys  *personal.Keys
+}
 
-// New returns a projector reading the full oof.player.v1 topic name.
-func New(playerTopic string) *Projector { return &Projector{topic: playerTopic} }
+// New returns a projector reading the full oof.player.v1 topic name; keys
+// opens the sealed e-mails (docs/events.md, "Personal data").
+func New(playerTopic string, keys *personal.Keys) *Projector {
+	return &Projector{topic: playerTopic, keys: keys}
+}
 
 func (p *Projector) Name() string     { return Name }
 func (p *Projector) Topics() []string { return []string{p.topic} }
@@ -34,8 +41,16 @@ func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 
 // Apply stores the player's state as carried by the event. Timestamps come
 // from the events, never the clock, so a replay builds identical rows; the
-// version guards keep an older event from overwriting a newer state.
+// version guards keep an older event from overwriting a newer state. The
+// snapshot holds the e-mail opened, or none once its owner was erased.
 func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, _ eventlog.Envelope, msg proto.Message) error {
+	switch msg.(type) {
+	case *eventspb.PlayerCreated, *eventspb.PlayerUpdated:
+		msg = proto.Clone(msg)
+		if _, err := p.keys.Reveal(ctx, msg); err != nil {
+			return fmt.Errorf("players projector: %w", err)
+		}
+	}
 	var err error
 	switch e := msg.(type) {
 	case *eventspb.PlayerCreated:

@@ -11,6 +11,7 @@ import (
 
 	eventspb "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/projector"
 )
@@ -19,10 +20,16 @@ import (
 const Name = projector.Users
 
 // Projector maintains the users table.
-type Projector struct{ topic string }
+type Projector struct {
+	topic string
+	keys  *personal.Keys
+}
 
-// New returns a projector reading topic (the full oof.user.v1 name).
-func New(userTopic string) *Projector { return &Projector{topic: userTopic} }
+// New returns a projector reading topic (the full oof.user.v1 name); keys
+// opens the sealed e-mails (docs/events.md, "Personal data").
+func New(userTopic string, keys *personal.Keys) *Projector {
+	return &Projector{topic: userTopic, keys: keys}
+}
 
 func (p *Projector) Name() string     { return Name }
 func (p *Projector) Topics() []string { return []string{p.topic} }
@@ -46,6 +53,13 @@ func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope,
 	var err error
 	switch e := msg.(type) {
 	case *eventspb.UserRegistered:
+		// The e-mail as it may be shown: opened, or "" once erased (also a
+		// legacy plaintext one of an erased user), so a rebuild after an
+		// erasure never shows it again.
+		e = proto.Clone(e).(*eventspb.UserRegistered)
+		if _, err := p.keys.Reveal(ctx, e); err != nil {
+			return fmt.Errorf("users projector: %w", err)
+		}
 		// ON CONFLICT DO NOTHING: a second registration of a taken name can
 		// only exist if the command side crashed mid-register; the first
 		// registration keeps the name.
@@ -64,6 +78,12 @@ func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope,
 	case *eventspb.TwitchAccountLinked:
 		_, err = tx.Exec(ctx, `UPDATE users SET twitch_user_id = $2, twitch_login = $3 WHERE id = $1::uuid`,
 			e.GetUserId(), e.GetTwitchUserId(), e.GetTwitchLogin())
+	case *eventspb.UserErased:
+		// The key cache must not serve this user's keys again, even if the
+		// erasure's notification has not arrived yet.
+		p.keys.Forget(e.GetUserId())
+		_, err = tx.Exec(ctx, `UPDATE users SET email = '', erased_at = greatest(erased_at, $2) WHERE id = $1::uuid`,
+			e.GetUserId(), e.GetErasedAt().AsTime())
 	case *eventspb.UserRoleChanged:
 		_, err = tx.Exec(ctx, `UPDATE users SET role = $2 WHERE id = $1::uuid`, e.GetUserId(), e.GetRole())
 	default:

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	// Every event type of the platform, for decoding by ce_type.
 	_ "github.com/oof-gg/platform/api/gen/oof/events/v1"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/personal"
 )
 
 // TailLine is one record as `oof tail` prints it (a JSON line): where it
@@ -28,10 +30,24 @@ type TailLine struct {
 	Data      json.RawMessage   `json:"data,omitempty"`
 	Raw       []byte            `json:"raw,omitempty"` // base64 in JSON
 	Error     string            `json:"error,omitempty"`
+	// Personal fields of the event and their state (personal.StateOpen,
+	// StateErased, ...) when it was decoded with the personal-data keys
+	// (DecodeRevealed): sealed fields are then shown opened in data, or
+	// "" when erased (docs/events.md, "Personal data").
+	Personal map[string]string `json:"personal,omitempty"`
 }
 
-// DecodeRecord turns a consumed record into its TailLine.
+// DecodeRecord turns a consumed record into its TailLine; sealed personal
+// fields stay sealed (base64 in data).
 func DecodeRecord(m *sarama.ConsumerMessage) TailLine {
+	return DecodeRevealed(context.Background(), m, nil)
+}
+
+// DecodeRevealed is DecodeRecord with the personal fields revealed by keys
+// as the projectors show them: opened while the subject's key lives, ""
+// once erased. A failure to read the keys is reported in Error, with the
+// event left sealed.
+func DecodeRevealed(ctx context.Context, m *sarama.ConsumerMessage, keys *personal.Keys) TailLine {
 	l := TailLine{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Timestamp: m.Timestamp.UTC(),
 		Key: string(m.Key), Headers: map[string]string{}}
 	for _, h := range m.Headers {
@@ -49,6 +65,11 @@ func DecodeRecord(m *sarama.ConsumerMessage) TailLine {
 	if err != nil {
 		l.Raw, l.Error = m.Value, err.Error()
 		return l
+	}
+	if keys != nil {
+		if l.Personal, err = keys.Reveal(ctx, msg); err != nil {
+			l.Error = err.Error()
+		}
 	}
 	data, err := protojson.Marshal(msg)
 	if err != nil {

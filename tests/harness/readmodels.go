@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/oof-gg/platform/internal/platform"
 	"github.com/oof-gg/platform/pkg/routing"
 )
 
@@ -120,7 +121,12 @@ func (e *Env) ReplayReadModels(ctx context.Context) ([]TableComparison, error) {
 	cfg.PostgresURL = url
 	cfg.ProjectorGroupPrefix = "replay" + RandomID(3) + "."
 	cfg.RedisKeyPrefix = e.Cfg.RedisKeyPrefix + "replay:"
-	if _, err := e.StartPlatform(ctx, cfg, routing.TargetProjector); err != nil {
+	// The personal-data keys are in the live database, with the commands'
+	// write model: the replay opens the sealed e-mails with them.
+	if err := platform.Prepare(ctx, cfg, e.Log); err != nil {
+		return nil, err
+	}
+	if _, err := e.RunPlatform(ctx, cfg, routing.TargetProjector, platform.WithPersonalKeys(e.Pool)); err != nil {
 		return nil, err
 	}
 	replay, err := pgxpool.New(ctx, url)

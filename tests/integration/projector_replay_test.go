@@ -16,6 +16,7 @@ import (
 	authpb "github.com/oof-gg/platform/api/gen/v1/api/auth"
 	"github.com/oof-gg/platform/pkg/db"
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 	"github.com/oof-gg/platform/projector/users"
 	"github.com/oof-gg/platform/tests/harness"
@@ -60,7 +61,7 @@ func TestUsersProjectorCrashRestartEqualsReplay(t *testing.T) {
 
 	crashed := newProjectionDB(t, ctx, "crash")
 	runCtx, kill := context.WithCancel(ctx)
-	crasher := &crashAfter{Projector: users.New(topic), kill: kill}
+	crasher := &crashAfter{Projector: users.New(topic, personal.NewKeys(env.Pool, nil)), kill: kill}
 	crasher.n.Store(20)
 	runProjector(t, runCtx, crasher, crashed, "crash"+harness.RandomID(3)+".", 1)
 	if got := crasher.seen.Load(); got < 20 {
@@ -70,10 +71,10 @@ func TestUsersProjectorCrashRestartEqualsReplay(t *testing.T) {
 		t.Fatal("the crashed projector had already applied everything; the crash proves nothing")
 	}
 	// Restart: a new process resumes from the offsets in PostgreSQL.
-	runUntilCaughtUp(t, ctx, users.New(topic), crashed, topic, end, "restart"+harness.RandomID(3)+".")
+	runUntilCaughtUp(t, ctx, users.New(topic, personal.NewKeys(env.Pool, nil)), crashed, topic, end, "restart"+harness.RandomID(3)+".")
 
 	fresh := newProjectionDB(t, ctx, "fresh")
-	runUntilCaughtUp(t, ctx, users.New(topic), fresh, topic, end, "fresh"+harness.RandomID(3)+".")
+	runUntilCaughtUp(t, ctx, users.New(topic, personal.NewKeys(env.Pool, nil)), fresh, topic, end, "fresh"+harness.RandomID(3)+".")
 
 	waitCaughtUp(t, ctx, env.Pool, topic, end)
 	live, a, b := dump(t, ctx, env.Pool, readModels["users"]), dump(t, ctx, crashed, readModels["users"]), dump(t, ctx, fresh, readModels["users"])

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 
 	"github.com/oof-gg/platform/pkg/eventlog"
+	"github.com/oof-gg/platform/pkg/personal"
 	"github.com/oof-gg/platform/pkg/projection"
 	gamesprojector "github.com/oof-gg/platform/projector/games"
 	playersprojector "github.com/oof-gg/platform/projector/players"
@@ -48,9 +49,9 @@ func diagnoseStall(ctx context.Context, e *harness.Env, l partitionLag) string {
 	case sessionsprojector.Name:
 		proj = sessionsprojector.New(l.topic)
 	case playersprojector.Name:
-		proj = playersprojector.New(l.topic)
+		proj = playersprojector.New(l.topic, personal.NewKeys(e.Pool, nil))
 	case usersprojector.Name:
-		proj = usersprojector.New(l.topic)
+		proj = usersprojector.New(l.topic, personal.NewKeys(e.Pool, nil))
 	default:
 		return out // it also writes Redis: not applied here
 	}

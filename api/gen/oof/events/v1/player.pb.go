@@ -31,9 +31,15 @@ type PlayerCreated struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Player *player.Player         `protobuf:"bytes,1,opt,name=player,proto3" json:"player,omitempty"`
 	// Version of the player after this event (1 for a new player).
-	Version       int64                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,3,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Version   int64                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	CreatedBy string                 `protobuf:"bytes,3,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// player.email sealed with the personal-data key personal_key_id of the
+	// player's owner (docs/events.md, "Personal data"); player.email itself
+	// is then empty. Events written before sealing carry player.email in
+	// plaintext instead.
+	EmailSealed   []byte `protobuf:"bytes,5,opt,name=email_sealed,json=emailSealed,proto3" json:"email_sealed,omitempty"`
+	PersonalKeyId string `protobuf:"bytes,6,opt,name=personal_key_id,json=personalKeyId,proto3" json:"personal_key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -96,6 +102,20 @@ func (x *PlayerCreated) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PlayerCreated) GetEmailSealed() []byte {
+	if x != nil {
+		return x.EmailSealed
+	}
+	return nil
+}
+
+func (x *PlayerCreated) GetPersonalKeyId() string {
+	if x != nil {
+		return x.PersonalKeyId
+	}
+	return ""
+}
+
 // Topic oof.player.v1, key = player id. A player's team, status, type or role
 // changed; `player` is the whole new state. When the role of a HUMAN player
 // changed, a UserRoleChanged for the same user is published on oof.user.v1 in
@@ -107,7 +127,10 @@ type PlayerUpdated struct {
 	UpdatedBy string                 `protobuf:"bytes,3,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// The role before this change (equal to player.role when it did not change).
-	PreviousRole  string `protobuf:"bytes,5,opt,name=previous_role,json=previousRole,proto3" json:"previous_role,omitempty"`
+	PreviousRole string `protobuf:"bytes,5,opt,name=previous_role,json=previousRole,proto3" json:"previous_role,omitempty"`
+	// As in PlayerCreated: player.email sealed with the owner's key.
+	EmailSealed   []byte `protobuf:"bytes,6,opt,name=email_sealed,json=emailSealed,proto3" json:"email_sealed,omitempty"`
+	PersonalKeyId string `protobuf:"bytes,7,opt,name=personal_key_id,json=personalKeyId,proto3" json:"personal_key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -177,18 +200,34 @@ func (x *PlayerUpdated) GetPreviousRole() string {
 	return ""
 }
 
+func (x *PlayerUpdated) GetEmailSealed() []byte {
+	if x != nil {
+		return x.EmailSealed
+	}
+	return nil
+}
+
+func (x *PlayerUpdated) GetPersonalKeyId() string {
+	if x != nil {
+		return x.PersonalKeyId
+	}
+	return ""
+}
+
 var File_oof_events_v1_player_proto protoreflect.FileDescriptor
 
 const file_oof_events_v1_player_proto_rawDesc = "" +
 	"\n" +
-	"\x1aoof/events/v1/player.proto\x12\roof.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1av1/api/player/player.proto\"\xb2\x01\n" +
+	"\x1aoof/events/v1/player.proto\x12\roof.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1av1/api/player/player.proto\"\xfd\x01\n" +
 	"\rPlayerCreated\x12-\n" +
 	"\x06player\x18\x01 \x01(\v2\x15.v1.api.player.PlayerR\x06player\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x1d\n" +
 	"\n" +
 	"created_by\x18\x03 \x01(\tR\tcreatedBy\x129\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd7\x01\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12!\n" +
+	"\femail_sealed\x18\x05 \x01(\fR\vemailSealed\x12&\n" +
+	"\x0fpersonal_key_id\x18\x06 \x01(\tR\rpersonalKeyId\"\xa2\x02\n" +
 	"\rPlayerUpdated\x12-\n" +
 	"\x06player\x18\x01 \x01(\v2\x15.v1.api.player.PlayerR\x06player\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x03R\aversion\x12\x1d\n" +
@@ -196,7 +235,9 @@ const file_oof_events_v1_player_proto_rawDesc = "" +
 	"updated_by\x18\x03 \x01(\tR\tupdatedBy\x129\n" +
 	"\n" +
 	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
-	"\rprevious_role\x18\x05 \x01(\tR\fpreviousRoleB;Z9github.com/oof-gg/platform/api/gen/oof/events/v1;eventspbb\x06proto3"
+	"\rprevious_role\x18\x05 \x01(\tR\fpreviousRole\x12!\n" +
+	"\femail_sealed\x18\x06 \x01(\fR\vemailSealed\x12&\n" +
+	"\x0fpersonal_key_id\x18\a \x01(\tR\rpersonalKeyIdB;Z9github.com/oof-gg/platform/api/gen/oof/events/v1;eventspbb\x06proto3"
 
 var (
 	file_oof_events_v1_player_proto_rawDescOnce sync.Once

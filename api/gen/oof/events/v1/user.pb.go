@@ -84,11 +84,18 @@ type UserRegistered struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	UserId   string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Username string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
-	// Empty for accounts created through Twitch.
-	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	Role          string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
-	Method        AuthMethod             `protobuf:"varint,5,opt,name=method,proto3,enum=oof.events.v1.AuthMethod" json:"method,omitempty"`
-	RegisteredAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	// Legacy plaintext e-mail: only events written before personal-data
+	// sealing carry it; new events leave it empty and set email_sealed.
+	Email        string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Role         string                 `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	Method       AuthMethod             `protobuf:"varint,5,opt,name=method,proto3,enum=oof.events.v1.AuthMethod" json:"method,omitempty"`
+	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	// The e-mail sealed with the user's personal-data key personal_key_id
+	// (docs/events.md, "Personal data"); empty when the account has no
+	// e-mail (Twitch accounts, operator accounts without one). Unreadable
+	// once the user is erased (UserErased).
+	EmailSealed   []byte `protobuf:"bytes,7,opt,name=email_sealed,json=emailSealed,proto3" json:"email_sealed,omitempty"`
+	PersonalKeyId string `protobuf:"bytes,8,opt,name=personal_key_id,json=personalKeyId,proto3" json:"personal_key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -163,6 +170,20 @@ func (x *UserRegistered) GetRegisteredAt() *timestamppb.Timestamp {
 		return x.RegisteredAt
 	}
 	return nil
+}
+
+func (x *UserRegistered) GetEmailSealed() []byte {
+	if x != nil {
+		return x.EmailSealed
+	}
+	return nil
+}
+
+func (x *UserRegistered) GetPersonalKeyId() string {
+	if x != nil {
+		return x.PersonalKeyId
+	}
+	return ""
 }
 
 // Topic oof.user.v1, key = user_id. A successful login (password or Twitch).
@@ -505,18 +526,98 @@ func (x *UserRoleChanged) GetChangedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Topic oof.user.v1, key = user_id. An operator erased the user's personal
+// data (docs/events.md, "Personal data"): the personal-data keys below were
+// destroyed, so every field sealed with them, on any topic, is unreadable
+// from now on, and consumers must drop the personal fields they keep of this
+// user (read models show them as erased). Plaintext personal fields of older
+// events of this user must be treated as erased too. The account itself
+// remains (it signs in by username).
+type UserErased struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The keys destroyed by this erasure (empty when the user had none: all
+	// of its personal data was in legacy plaintext fields).
+	PersonalKeyIds []string `protobuf:"bytes,2,rep,name=personal_key_ids,json=personalKeyIds,proto3" json:"personal_key_ids,omitempty"`
+	// The admin who asked (empty for the operator CLI).
+	ErasedBy      string                 `protobuf:"bytes,3,opt,name=erased_by,json=erasedBy,proto3" json:"erased_by,omitempty"`
+	ErasedAt      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserErased) Reset() {
+	*x = UserErased{}
+	mi := &file_oof_events_v1_user_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserErased) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserErased) ProtoMessage() {}
+
+func (x *UserErased) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_events_v1_user_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserErased.ProtoReflect.Descriptor instead.
+func (*UserErased) Descriptor() ([]byte, []int) {
+	return file_oof_events_v1_user_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UserErased) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *UserErased) GetPersonalKeyIds() []string {
+	if x != nil {
+		return x.PersonalKeyIds
+	}
+	return nil
+}
+
+func (x *UserErased) GetErasedBy() string {
+	if x != nil {
+		return x.ErasedBy
+	}
+	return ""
+}
+
+func (x *UserErased) GetErasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ErasedAt
+	}
+	return nil
+}
+
 var File_oof_events_v1_user_proto protoreflect.FileDescriptor
 
 const file_oof_events_v1_user_proto_rawDesc = "" +
 	"\n" +
-	"\x18oof/events/v1/user.proto\x12\roof.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n" +
+	"\x18oof/events/v1/user.proto\x12\roof.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xae\x02\n" +
 	"\x0eUserRegistered\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x12\n" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x121\n" +
 	"\x06method\x18\x05 \x01(\x0e2\x19.oof.events.v1.AuthMethodR\x06method\x12?\n" +
-	"\rregistered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\"\xb7\x01\n" +
+	"\rregistered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12!\n" +
+	"\femail_sealed\x18\a \x01(\fR\vemailSealed\x12&\n" +
+	"\x0fpersonal_key_id\x18\b \x01(\tR\rpersonalKeyId\"\xb7\x01\n" +
 	"\fUserLoggedIn\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x121\n" +
 	"\x06method\x18\x02 \x01(\x0e2\x19.oof.events.v1.AuthMethodR\x06method\x12\x1d\n" +
@@ -547,7 +648,13 @@ const file_oof_events_v1_user_proto_rawDesc = "" +
 	"\n" +
 	"changed_by\x18\x03 \x01(\tR\tchangedBy\x129\n" +
 	"\n" +
-	"changed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt*[\n" +
+	"changed_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tchangedAt\"\xa5\x01\n" +
+	"\n" +
+	"UserErased\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12(\n" +
+	"\x10personal_key_ids\x18\x02 \x03(\tR\x0epersonalKeyIds\x12\x1b\n" +
+	"\terased_by\x18\x03 \x01(\tR\berasedBy\x127\n" +
+	"\terased_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\berasedAt*[\n" +
 	"\n" +
 	"AuthMethod\x12\x1b\n" +
 	"\x17AUTH_METHOD_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -567,7 +674,7 @@ func file_oof_events_v1_user_proto_rawDescGZIP() []byte {
 }
 
 var file_oof_events_v1_user_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_oof_events_v1_user_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_oof_events_v1_user_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_oof_events_v1_user_proto_goTypes = []any{
 	(AuthMethod)(0),               // 0: oof.events.v1.AuthMethod
 	(*UserRegistered)(nil),        // 1: oof.events.v1.UserRegistered
@@ -576,22 +683,24 @@ var file_oof_events_v1_user_proto_goTypes = []any{
 	(*TokenFamilyRevoked)(nil),    // 4: oof.events.v1.TokenFamilyRevoked
 	(*TwitchAccountLinked)(nil),   // 5: oof.events.v1.TwitchAccountLinked
 	(*UserRoleChanged)(nil),       // 6: oof.events.v1.UserRoleChanged
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(*UserErased)(nil),            // 7: oof.events.v1.UserErased
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 }
 var file_oof_events_v1_user_proto_depIdxs = []int32{
 	0, // 0: oof.events.v1.UserRegistered.method:type_name -> oof.events.v1.AuthMethod
-	7, // 1: oof.events.v1.UserRegistered.registered_at:type_name -> google.protobuf.Timestamp
+	8, // 1: oof.events.v1.UserRegistered.registered_at:type_name -> google.protobuf.Timestamp
 	0, // 2: oof.events.v1.UserLoggedIn.method:type_name -> oof.events.v1.AuthMethod
-	7, // 3: oof.events.v1.UserLoggedIn.logged_in_at:type_name -> google.protobuf.Timestamp
-	7, // 4: oof.events.v1.TokenRefreshed.refreshed_at:type_name -> google.protobuf.Timestamp
-	7, // 5: oof.events.v1.TokenFamilyRevoked.revoked_at:type_name -> google.protobuf.Timestamp
-	7, // 6: oof.events.v1.TwitchAccountLinked.linked_at:type_name -> google.protobuf.Timestamp
-	7, // 7: oof.events.v1.UserRoleChanged.changed_at:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	8, // 3: oof.events.v1.UserLoggedIn.logged_in_at:type_name -> google.protobuf.Timestamp
+	8, // 4: oof.events.v1.TokenRefreshed.refreshed_at:type_name -> google.protobuf.Timestamp
+	8, // 5: oof.events.v1.TokenFamilyRevoked.revoked_at:type_name -> google.protobuf.Timestamp
+	8, // 6: oof.events.v1.TwitchAccountLinked.linked_at:type_name -> google.protobuf.Timestamp
+	8, // 7: oof.events.v1.UserRoleChanged.changed_at:type_name -> google.protobuf.Timestamp
+	8, // 8: oof.events.v1.UserErased.erased_at:type_name -> google.protobuf.Timestamp
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_oof_events_v1_user_proto_init() }
@@ -605,7 +714,7 @@ func file_oof_events_v1_user_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oof_events_v1_user_proto_rawDesc), len(file_oof_events_v1_user_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1684,6 +1684,123 @@ func (x *RedriveOutcome) GetError() string {
 	return ""
 }
 
+type EraseUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A user id (UUID), a username or an e-mail address.
+	User          string `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserRequest) Reset() {
+	*x = EraseUserRequest{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserRequest) ProtoMessage() {}
+
+func (x *EraseUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserRequest.ProtoReflect.Descriptor instead.
+func (*EraseUserRequest) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EraseUserRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type EraseUserResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The personal-data keys destroyed.
+	PersonalKeyIds []string `protobuf:"bytes,2,rep,name=personal_key_ids,json=personalKeyIds,proto3" json:"personal_key_ids,omitempty"`
+	// Players whose e-mail was cleared (PlayerUpdated).
+	PlayerIds []string `protobuf:"bytes,3,rep,name=player_ids,json=playerIds,proto3" json:"player_ids,omitempty"`
+	// False when the user was already erased and nothing was left to erase
+	// (nothing was written).
+	Changed       bool `protobuf:"varint,4,opt,name=changed,proto3" json:"changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EraseUserResponse) Reset() {
+	*x = EraseUserResponse{}
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EraseUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EraseUserResponse) ProtoMessage() {}
+
+func (x *EraseUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_oof_ops_v1_ops_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EraseUserResponse.ProtoReflect.Descriptor instead.
+func (*EraseUserResponse) Descriptor() ([]byte, []int) {
+	return file_oof_ops_v1_ops_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *EraseUserResponse) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *EraseUserResponse) GetPersonalKeyIds() []string {
+	if x != nil {
+		return x.PersonalKeyIds
+	}
+	return nil
+}
+
+func (x *EraseUserResponse) GetPlayerIds() []string {
+	if x != nil {
+		return x.PlayerIds
+	}
+	return nil
+}
+
+func (x *EraseUserResponse) GetChanged() bool {
+	if x != nil {
+		return x.Changed
+	}
+	return false
+}
+
 var File_oof_ops_v1_ops_proto protoreflect.FileDescriptor
 
 const file_oof_ops_v1_ops_proto_rawDesc = "" +
@@ -1828,7 +1945,15 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	"\x0eRedriveOutcome\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x18\n" +
 	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error2\x91\x05\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"&\n" +
+	"\x10EraseUserRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"\x8f\x01\n" +
+	"\x11EraseUserResponse\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12(\n" +
+	"\x10personal_key_ids\x18\x02 \x03(\tR\x0epersonalKeyIds\x12\x1d\n" +
+	"\n" +
+	"player_ids\x18\x03 \x03(\tR\tplayerIds\x12\x18\n" +
+	"\achanged\x18\x04 \x01(\bR\achanged2\xdb\x05\n" +
 	"\n" +
 	"OpsService\x12K\n" +
 	"\n" +
@@ -1839,7 +1964,8 @@ const file_oof_ops_v1_ops_proto_rawDesc = "" +
 	"\bGetMatch\x12\x1b.oof.ops.v1.GetMatchRequest\x1a\x1c.oof.ops.v1.GetMatchResponse\x12P\n" +
 	"\vReplayMatch\x12\x1e.oof.ops.v1.ReplayMatchRequest\x1a\x1f.oof.ops.v1.ReplayMatchResponse0\x01\x12Z\n" +
 	"\x0fListDeadLetters\x12\".oof.ops.v1.ListDeadLettersRequest\x1a#.oof.ops.v1.ListDeadLettersResponse\x12]\n" +
-	"\x10RetryDeadLetters\x12#.oof.ops.v1.RetryDeadLettersRequest\x1a$.oof.ops.v1.RetryDeadLettersResponseB5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
+	"\x10RetryDeadLetters\x12#.oof.ops.v1.RetryDeadLettersRequest\x1a$.oof.ops.v1.RetryDeadLettersResponse\x12H\n" +
+	"\tEraseUser\x12\x1c.oof.ops.v1.EraseUserRequest\x1a\x1d.oof.ops.v1.EraseUserResponseB5Z3github.com/oof-gg/platform/api/gen/oof/ops/v1;opspbb\x06proto3"
 
 var (
 	file_oof_ops_v1_ops_proto_rawDescOnce sync.Once
@@ -1853,7 +1979,7 @@ func file_oof_ops_v1_ops_proto_rawDescGZIP() []byte {
 	return file_oof_ops_v1_ops_proto_rawDescData
 }
 
-var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_oof_ops_v1_ops_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_oof_ops_v1_ops_proto_goTypes = []any{
 	(*CreateUserRequest)(nil),        // 0: oof.ops.v1.CreateUserRequest
 	(*CreateUserResponse)(nil),       // 1: oof.ops.v1.CreateUserResponse
@@ -1879,28 +2005,30 @@ var file_oof_ops_v1_ops_proto_goTypes = []any{
 	(*RetryDeadLettersRequest)(nil),  // 21: oof.ops.v1.RetryDeadLettersRequest
 	(*RetryDeadLettersResponse)(nil), // 22: oof.ops.v1.RetryDeadLettersResponse
 	(*RedriveOutcome)(nil),           // 23: oof.ops.v1.RedriveOutcome
-	nil,                              // 24: oof.ops.v1.ReplayedEvent.HeadersEntry
-	(*timestamppb.Timestamp)(nil),    // 25: google.protobuf.Timestamp
+	(*EraseUserRequest)(nil),         // 24: oof.ops.v1.EraseUserRequest
+	(*EraseUserResponse)(nil),        // 25: oof.ops.v1.EraseUserResponse
+	nil,                              // 26: oof.ops.v1.ReplayedEvent.HeadersEntry
+	(*timestamppb.Timestamp)(nil),    // 27: google.protobuf.Timestamp
 }
 var file_oof_ops_v1_ops_proto_depIdxs = []int32{
 	6,  // 0: oof.ops.v1.GetStatusResponse.lag:type_name -> oof.ops.v1.PartitionLag
 	7,  // 1: oof.ops.v1.GetStatusResponse.dead_letters:type_name -> oof.ops.v1.DeadLetterCount
 	8,  // 2: oof.ops.v1.GetStatusResponse.relay:type_name -> oof.ops.v1.RelayBacklog
-	25, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
-	25, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
+	27, // 3: oof.ops.v1.ListMatchesRequest.ended_since:type_name -> google.protobuf.Timestamp
+	27, // 4: oof.ops.v1.ListMatchesRequest.ended_until:type_name -> google.protobuf.Timestamp
 	13, // 5: oof.ops.v1.ListMatchesResponse.matches:type_name -> oof.ops.v1.Match
 	13, // 6: oof.ops.v1.GetMatchResponse.match:type_name -> oof.ops.v1.Match
-	25, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
-	25, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
+	27, // 7: oof.ops.v1.Match.started_at:type_name -> google.protobuf.Timestamp
+	27, // 8: oof.ops.v1.Match.ended_at:type_name -> google.protobuf.Timestamp
 	14, // 9: oof.ops.v1.Match.session_events:type_name -> oof.ops.v1.KafkaRange
 	14, // 10: oof.ops.v1.Match.live_events:type_name -> oof.ops.v1.KafkaRange
 	17, // 11: oof.ops.v1.ReplayMatchResponse.event:type_name -> oof.ops.v1.ReplayedEvent
-	25, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
-	24, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
+	27, // 12: oof.ops.v1.ReplayedEvent.time:type_name -> google.protobuf.Timestamp
+	26, // 13: oof.ops.v1.ReplayedEvent.headers:type_name -> oof.ops.v1.ReplayedEvent.HeadersEntry
 	20, // 14: oof.ops.v1.ListDeadLettersResponse.dead_letters:type_name -> oof.ops.v1.DeadLetter
-	25, // 15: oof.ops.v1.DeadLetter.first_failed_at:type_name -> google.protobuf.Timestamp
-	25, // 16: oof.ops.v1.DeadLetter.last_failed_at:type_name -> google.protobuf.Timestamp
-	25, // 17: oof.ops.v1.DeadLetter.redriven_at:type_name -> google.protobuf.Timestamp
+	27, // 15: oof.ops.v1.DeadLetter.first_failed_at:type_name -> google.protobuf.Timestamp
+	27, // 16: oof.ops.v1.DeadLetter.last_failed_at:type_name -> google.protobuf.Timestamp
+	27, // 17: oof.ops.v1.DeadLetter.redriven_at:type_name -> google.protobuf.Timestamp
 	23, // 18: oof.ops.v1.RetryDeadLettersResponse.outcomes:type_name -> oof.ops.v1.RedriveOutcome
 	0,  // 19: oof.ops.v1.OpsService.CreateUser:input_type -> oof.ops.v1.CreateUserRequest
 	2,  // 20: oof.ops.v1.OpsService.GrantRole:input_type -> oof.ops.v1.GrantRoleRequest
@@ -1910,16 +2038,18 @@ var file_oof_ops_v1_ops_proto_depIdxs = []int32{
 	15, // 24: oof.ops.v1.OpsService.ReplayMatch:input_type -> oof.ops.v1.ReplayMatchRequest
 	18, // 25: oof.ops.v1.OpsService.ListDeadLetters:input_type -> oof.ops.v1.ListDeadLettersRequest
 	21, // 26: oof.ops.v1.OpsService.RetryDeadLetters:input_type -> oof.ops.v1.RetryDeadLettersRequest
-	1,  // 27: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
-	3,  // 28: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
-	5,  // 29: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
-	10, // 30: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
-	12, // 31: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
-	16, // 32: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
-	19, // 33: oof.ops.v1.OpsService.ListDeadLetters:output_type -> oof.ops.v1.ListDeadLettersResponse
-	22, // 34: oof.ops.v1.OpsService.RetryDeadLetters:output_type -> oof.ops.v1.RetryDeadLettersResponse
-	27, // [27:35] is the sub-list for method output_type
-	19, // [19:27] is the sub-list for method input_type
+	24, // 27: oof.ops.v1.OpsService.EraseUser:input_type -> oof.ops.v1.EraseUserRequest
+	1,  // 28: oof.ops.v1.OpsService.CreateUser:output_type -> oof.ops.v1.CreateUserResponse
+	3,  // 29: oof.ops.v1.OpsService.GrantRole:output_type -> oof.ops.v1.GrantRoleResponse
+	5,  // 30: oof.ops.v1.OpsService.GetStatus:output_type -> oof.ops.v1.GetStatusResponse
+	10, // 31: oof.ops.v1.OpsService.ListMatches:output_type -> oof.ops.v1.ListMatchesResponse
+	12, // 32: oof.ops.v1.OpsService.GetMatch:output_type -> oof.ops.v1.GetMatchResponse
+	16, // 33: oof.ops.v1.OpsService.ReplayMatch:output_type -> oof.ops.v1.ReplayMatchResponse
+	19, // 34: oof.ops.v1.OpsService.ListDeadLetters:output_type -> oof.ops.v1.ListDeadLettersResponse
+	22, // 35: oof.ops.v1.OpsService.RetryDeadLetters:output_type -> oof.ops.v1.RetryDeadLettersResponse
+	25, // 36: oof.ops.v1.OpsService.EraseUser:output_type -> oof.ops.v1.EraseUserResponse
+	28, // [28:37] is the sub-list for method output_type
+	19, // [19:28] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -1936,7 +2066,7 @@ func file_oof_ops_v1_ops_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_oof_ops_v1_ops_proto_rawDesc), len(file_oof_ops_v1_ops_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

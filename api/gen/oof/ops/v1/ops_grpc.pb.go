@@ -31,6 +31,7 @@ const (
 	OpsService_ReplayMatch_FullMethodName      = "/oof.ops.v1.OpsService/ReplayMatch"
 	OpsService_ListDeadLetters_FullMethodName  = "/oof.ops.v1.OpsService/ListDeadLetters"
 	OpsService_RetryDeadLetters_FullMethodName = "/oof.ops.v1.OpsService/RetryDeadLetters"
+	OpsService_EraseUser_FullMethodName        = "/oof.ops.v1.OpsService/EraseUser"
 )
 
 // OpsServiceClient is the client API for OpsService service.
@@ -66,6 +67,13 @@ type OpsServiceClient interface {
 	// (all, optionally of one projector) through its projector; a record is
 	// never applied twice. A record that fails again stays dead.
 	RetryDeadLetters(ctx context.Context, in *RetryDeadLettersRequest, opts ...grpc.CallOption) (*RetryDeadLettersResponse, error)
+	// EraseUser erases an account's personal data (docs/events.md, "Personal
+	// data"): destroys its personal-data keys, clears its e-mail from the
+	// write model (sign-in by e-mail stops working; by username it goes on),
+	// clears the e-mail of the players it owns (PlayerUpdated) and records
+	// UserErased on oof.user.v1, after which every read model shows the
+	// fields as erased. The log is not rewritten.
+	EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error)
 }
 
 type opsServiceClient struct {
@@ -165,6 +173,16 @@ func (c *opsServiceClient) RetryDeadLetters(ctx context.Context, in *RetryDeadLe
 	return out, nil
 }
 
+func (c *opsServiceClient) EraseUser(ctx context.Context, in *EraseUserRequest, opts ...grpc.CallOption) (*EraseUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EraseUserResponse)
+	err := c.cc.Invoke(ctx, OpsService_EraseUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OpsServiceServer is the server API for OpsService service.
 // All implementations must embed UnimplementedOpsServiceServer
 // for forward compatibility.
@@ -198,6 +216,13 @@ type OpsServiceServer interface {
 	// (all, optionally of one projector) through its projector; a record is
 	// never applied twice. A record that fails again stays dead.
 	RetryDeadLetters(context.Context, *RetryDeadLettersRequest) (*RetryDeadLettersResponse, error)
+	// EraseUser erases an account's personal data (docs/events.md, "Personal
+	// data"): destroys its personal-data keys, clears its e-mail from the
+	// write model (sign-in by e-mail stops working; by username it goes on),
+	// clears the e-mail of the players it owns (PlayerUpdated) and records
+	// UserErased on oof.user.v1, after which every read model shows the
+	// fields as erased. The log is not rewritten.
+	EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error)
 	mustEmbedUnimplementedOpsServiceServer()
 }
 
@@ -231,6 +256,9 @@ func (UnimplementedOpsServiceServer) ListDeadLetters(context.Context, *ListDeadL
 }
 func (UnimplementedOpsServiceServer) RetryDeadLetters(context.Context, *RetryDeadLettersRequest) (*RetryDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RetryDeadLetters not implemented")
+}
+func (UnimplementedOpsServiceServer) EraseUser(context.Context, *EraseUserRequest) (*EraseUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EraseUser not implemented")
 }
 func (UnimplementedOpsServiceServer) mustEmbedUnimplementedOpsServiceServer() {}
 func (UnimplementedOpsServiceServer) testEmbeddedByValue()                    {}
@@ -390,6 +418,24 @@ func _OpsService_RetryDeadLetters_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OpsService_EraseUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EraseUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OpsServiceServer).EraseUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OpsService_EraseUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OpsServiceServer).EraseUser(ctx, req.(*EraseUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OpsService_ServiceDesc is the grpc.ServiceDesc for OpsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -424,6 +470,10 @@ var OpsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RetryDeadLetters",
 			Handler:    _OpsService_RetryDeadLetters_Handler,
+		},
+		{
+			MethodName: "EraseUser",
+			Handler:    _OpsService_EraseUser_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
