@@ -81,8 +81,8 @@ func userEmail(t *testing.T, ctx context.Context, id string) (email string, eras
 // players projectors from offset 0 still shows it erased, and a second
 // erasure changes nothing.
 func TestEraseUser(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	admin := signedIn(t, ctx, "admin")
 	u := signedIn(t, ctx, "developer")
 	playerEmail := "p." + u.username + "@example.com"
@@ -239,8 +239,8 @@ func TestEraseUserRefusals(t *testing.T) {
 // e-mail, `oof tail` shows the plaintext field as erased, and a rebuild
 // from offset 0 does not bring it back. CLI mistakes exit 2, refusals 1.
 func TestEraseUserLegacyPlaintextCLI(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	id, name := uuid.NewString(), uniqueName("legacy")
 	email := name + "@example.com"
 	if _, err := env.Pool.Exec(ctx, `INSERT INTO auth_accounts (user_id, username, email, role) VALUES ($1, $2, $3, 'player')`,

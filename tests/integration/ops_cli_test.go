@@ -69,8 +69,8 @@ func tailLines(t *testing.T, cli oofCLI, args ...string) []queryops.TailLine {
 // through the command path (events on oof.user.v1), no SQL; the role is in
 // the tokens from the next refresh. Usage mistakes exit 2, refusals 1.
 func TestOpsCLIAccounts(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	name := uniqueName("cliadm")
 	out, code := cli.runIn(t, "correct horse battery\n", "admin", "create-user", name, "--email="+name+"@example.com", "--password-stdin")
 	if code != 0 || !strings.Contains(out, "created user "+name) || strings.Contains(out, "password:") {
@@ -141,8 +141,8 @@ func TestOpsCLIStatus(t *testing.T) {
 // Events produced through the platform come out of `oof tail` decoded,
 // with their CloudEvents headers, on every topic; none fails to decode.
 func TestOpsCLITailDecodesPlatformEvents(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	dev := signInAs(t, ctx, "developer")
 	g := newGame(t, ctx, dev, &gamepb.GameCreateRequest{})
 	s, _ := newSession(t, ctx, dev, g.GetId())

@@ -21,9 +21,10 @@ var readModels = harness.ReadModelDumps
 func TestReadModelsEqualFreshReplay(t *testing.T) {
 	ctx := testCtx(t)
 	dev := signInAs(t, ctx, "developer")
-	// A player, so the players table is compared even when this test runs
-	// alone.
+	// A player and an entity, so their tables are compared even when this
+	// test runs alone.
 	createPlayer(t, ctx, signedIn(t, ctx, "player"), &pb.Player{Username: "Replayed_1"})
+	newEntWorld(t, ctx).newEntity(t, ctx, entAttrs{"a": aInt(1)})
 	for i := range 3 {
 		g := newGame(t, ctx, dev, &gamepb.GameCreateRequest{})
 		s, _ := newSession(t, ctx, dev, g.GetId(), "u1", fmt.Sprint("u", i+2))

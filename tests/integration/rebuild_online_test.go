@@ -81,8 +81,8 @@ func shadowExists(t *testing.T, ctx context.Context, projector string) bool {
 // existing rows never miss during the rebuild, index names survive the
 // swap, and the live projector goes on applying afterwards.
 func TestRebuildOnline(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	dev := signInAs(t, ctx, "developer")
 	var gameIDs, sessionIDs []string
 	for range 12 {
@@ -164,8 +164,8 @@ func TestRebuildOnline(t *testing.T) {
 // A rebuild killed with SIGKILL mid-way leaves its shadow and nothing else
 // changed; the next run resumes it and ends with the right tables.
 func TestRebuildOnlineResumesAfterKill(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	dev := signInAs(t, ctx, "developer")
 	for range 25 {
 		newGame(t, ctx, dev, &gamepb.GameCreateRequest{})
@@ -220,8 +220,8 @@ func TestRebuildOnlineResumesAfterKill(t *testing.T) {
 
 // What `oof rebuild` refuses, and how.
 func TestRebuildOnlineRefusals(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	// Another run of the same projector holds its lock.
 	conn, err := env.Pool.Acquire(ctx)
 	if err != nil {
@@ -257,8 +257,8 @@ func TestRebuildOnlineRefusals(t *testing.T) {
 // shadow at the swap) are all in the swapped-in table, and the checksums
 // taken at the swap agree.
 func TestRebuildOnlineUnderWrites(t *testing.T) {
-	ctx := testCtx(t)
 	cli := platformCLI(t)
+	ctx := testCtx(t) // after the CLI is built: a first build can take long
 	dev := signInAs(t, ctx, "developer")
 	for range 10 {
 		newGame(t, ctx, dev, &gamepb.GameCreateRequest{})
