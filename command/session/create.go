@@ -51,11 +51,21 @@ func (h *Handler) CreateAs(ctx context.Context, caller auth.Principal, req *game
 		// The game is read, not locked: the caps are held by the counters
 		// (room.go), and the commit checks the game did not change since
 		// (its limits, its owner); if it did, the create runs once more.
+		load := h.Games.Load
 		for attempt := 0; ; attempt++ {
-			err := h.create(ctx, caller, s)
+			game, err := load(ctx, aggregate.KindGame, s.GetGameId(), "")
+			if errors.Is(err, aggregate.ErrNotFound) {
+				return apperr.NotFound("game not found")
+			}
+			if err != nil {
+				return err
+			}
+			err = h.create(ctx, caller, game.Record, s)
 			if !errors.Is(err, aggregate.ErrStale) || attempt > 0 {
 				return err
 			}
+			h.Games.Forget(aggregate.KindGame, s.GetGameId(), "")
+			load = h.Games.Fresh
 		}
 	})
 	if err != nil {
@@ -80,15 +90,9 @@ func checkCreate(req *gamepb.SessionCreate) error {
 	return c.Err()
 }
 
-// create decides and commits one attempt at opening session s.
-func (h *Handler) create(ctx context.Context, caller auth.Principal, s *gamepb.Session) error {
-	grec, err := h.Store.Load(ctx, aggregate.KindGame, s.GetGameId())
-	if errors.Is(err, aggregate.ErrNotFound) {
-		return apperr.NotFound("game not found")
-	}
-	if err != nil {
-		return err
-	}
+// create decides and commits one attempt at opening session s in the game
+// grec, which may be a cached copy: the commit checks it is current.
+func (h *Handler) create(ctx context.Context, caller auth.Principal, grec aggregate.Record, s *gamepb.Session) error {
 	g := &gamepb.Game{}
 	if err := proto.Unmarshal(grec.State, g); err != nil {
 		return apperr.Internal("decode game", err)

@@ -31,6 +31,9 @@ type Handler struct {
 	// Quotas limit the open sessions a player hosts per game and keep a
 	// share of each game's max_sessions for its managers (zero: defaults).
 	Quotas config.Quotas
+	// Games caches the games sessions are opened in (each create's commit
+	// checks its copy is current, ExpectVersion).
+	Games *aggregate.ScopeCache
 }
 
 func (h *Handler) event(id string, m proto.Message) eventlog.Event {

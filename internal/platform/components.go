@@ -63,7 +63,8 @@ func (p *Platform) buildCommand(ctx context.Context, sec *security) error {
 		ProjectionWait: p.cfg.ProjectionWait, Now: time.Now, Log: p.log.With("component", "command"),
 	}
 	commandgame.NewGRPC(&commandgame.Handler{Deps: deps, Topic: p.cfg.Topic(TopicGame)}).Mount(p.services)
-	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas}).Mount(p.services)
+	commandsession.NewGRPC(&commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas,
+		Games: aggregate.NewScopeCache(deps.Store, scopeCacheSize, scopeCacheTTL)}).Mount(p.services)
 	p.cmdDeps = &deps
 	p.mountJoinLeave(deps)
 	p.mountEntityCommands(deps)

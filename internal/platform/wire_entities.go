@@ -14,10 +14,10 @@ import (
 // Entities: CreateEntity/UpdateEntity/DeleteEntity (command), GetEntity
 // (query) and their projector are wired here.
 
-// The sessions entity changes are checked against are cached (each commit
-// checks they did not change): a running session's stream of entity
-// changes then costs no read of it per change. The bounds only limit
-// memory held for sessions nobody plays any more.
+// The sessions entity changes are checked against, and the games sessions
+// are opened in, are cached (each commit checks its copy did not change):
+// a stream of such commands then costs no read of them per command. The
+// bounds only limit memory held for ones nobody uses any more.
 const (
 	scopeCacheSize = 10_000
 	scopeCacheTTL  = 5 * time.Minute

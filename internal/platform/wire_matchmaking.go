@@ -24,7 +24,8 @@ func (p *Platform) tickets() *cmdmatch.Tickets {
 }
 
 func (p *Platform) sessionHandler(deps kit.Deps) *commandsession.Handler {
-	return &commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas}
+	return &commandsession.Handler{Deps: deps, Topic: p.cfg.Topic(TopicSession), Quotas: p.cfg.Quotas,
+		Games: aggregate.NewScopeCache(deps.Store, scopeCacheSize, scopeCacheTTL)}
 }
 
 // mountJoinLeave serves JoinLeave: by session id through the session

@@ -73,12 +73,19 @@ func (c *ScopeCache) Load(ctx context.Context, kind Kind, id string, parentKind 
 }
 
 // Fresh reads kind/id and its parent and caches what it read (a missing
-// aggregate is not cached: it may be created any moment).
+// aggregate is not cached: it may be created any moment). A parentKind of
+// "" reads kind/id alone (Scope.Parent stays empty).
 func (c *ScopeCache) Fresh(ctx context.Context, kind Kind, id string, parentKind Kind) (Scope, error) {
 	if c == nil {
 		return Scope{}, errors.New("aggregate: nil scope cache")
 	}
-	sc, err := c.store.LoadWithParent(ctx, kind, id, parentKind)
+	var sc Scope
+	var err error
+	if parentKind == "" {
+		sc.Record, err = c.store.Load(ctx, kind, id)
+	} else {
+		sc, err = c.store.LoadWithParent(ctx, kind, id, parentKind)
+	}
 	if err != nil {
 		c.Forget(kind, id, parentKind)
 		return sc, err

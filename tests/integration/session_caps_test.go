@@ -57,3 +57,25 @@ func TestSessionCapsHoldUnderConcurrentCreates(t *testing.T) {
 		t.Fatalf("%d live sessions of the player after the race, want %d", n, limit)
 	}
 }
+
+// Creates read the game from a cache; each commit checks the copy is
+// current. Lowering max_sessions therefore binds the very next create,
+// with the cache warm.
+func TestSessionCreateSeesGameChangesAtOnce(t *testing.T) {
+	ctx := testCtx(t)
+	owner := signInAs(t, ctx, "developer")
+	g := newGame(t, ctx, owner, &gamepb.GameCreateRequest{MaxSessions: ptr("10")})
+	for range 2 {
+		if _, err := createSessionAs(ctx, owner, g.GetId()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := games().UpdateGame(owner.ctx(ctx), &gamepb.GameUpdateRequest{Id: g.GetId(), Name: g.GetName(), MaxSessions: ptr("2")})
+	wantCode(t, err, codes.OK)
+	_, err = createSessionAs(ctx, owner, g.GetId())
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = games().UpdateGame(owner.ctx(ctx), &gamepb.GameUpdateRequest{Id: g.GetId(), Name: g.GetName(), MaxSessions: ptr("3")})
+	wantCode(t, err, codes.OK)
+	_, err = createSessionAs(ctx, owner, g.GetId())
+	wantCode(t, err, codes.OK)
+}
