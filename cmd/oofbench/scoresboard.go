@@ -109,11 +109,12 @@ func (b *bench) seed(ctx context.Context, sb *seededBoard) error {
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
 	prefix, rdb := b.env.Cfg.RedisKeyPrefix, b.env.Redis
 	zkey, pkey, ukey := scores.ZKey(prefix, sb.board), scores.PKey(prefix, sb.board), scores.UKey(prefix, sb.board)
+	vkey := scores.VKey(prefix, sb.board)
 	b.floorMu.Lock()
 	b.closers = append(b.closers, func() { // the shared Redis keeps no million-member board after the run
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = rdb.Unlink(ctx, zkey, pkey, ukey).Err()
+		_ = rdb.Unlink(ctx, zkey, pkey, ukey, vkey).Err()
 	})
 	b.floorMu.Unlock()
 
@@ -157,7 +158,11 @@ func (b *bench) seed(ctx context.Context, sb *seededBoard) error {
 				}
 			}
 		}
-		return rdb.Set(gctx, ukey, base.UnixMicro(), 0).Err()
+		// The last update and the version, as the projector's writes leave them.
+		if err := rdb.Set(gctx, ukey, base.UnixMicro(), 0).Err(); err != nil {
+			return err
+		}
+		return rdb.Set(gctx, vkey, fmt.Sprintf("seed-%08x", sb.tag), 0).Err()
 	})
 	if err := g.Wait(); err != nil {
 		return err
