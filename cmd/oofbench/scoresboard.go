@@ -128,7 +128,9 @@ func (b *bench) seed(ctx context.Context, sb *seededBoard) error {
 					return nil, nil
 				}
 				st := sb.standing(i, base)
-				row := []any{sb.board, sb.player(i), st.Value, st.Reached, uuid.MustParse(st.ScoreID), st.Sign}
+				// [16]byte: pgx encodes it natively (uuid.UUID goes through
+				// driver.Valuer and text, most of the seed's time).
+				row := []any{sb.board, sb.player(i), st.Value, st.Reached, [16]byte(uuid.MustParse(st.ScoreID)), st.Sign}
 				i++
 				return row, nil
 			}))
