@@ -17,9 +17,10 @@ import (
 // older than the board: the check runs with every read, in the same round
 // trip as the page itself.
 
-// maxKeptPages bounds the pages kept (a few per busy board); when full the
-// cache starts again empty.
-const maxKeptPages = 4096
+// maxKeptPages bounds the pages kept (a few per busy board; a page of 100
+// is ~40 KB with its encoding, so at most ~40 MB); when full the cache
+// starts again empty.
+const maxKeptPages = 1024
 
 type keptPage struct {
 	version string
@@ -84,7 +85,7 @@ type nameCache struct {
 }
 
 // maxKeptNames bounds the names kept; when full the cache starts again.
-const maxKeptNames = 200_000
+const maxKeptNames = 100_000
 
 func (c *nameCache) lookup(ids []string, out map[string]string) (missing []string) {
 	c.mu.RLock()
