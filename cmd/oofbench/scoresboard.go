@@ -109,11 +109,12 @@ func (b *bench) seed(ctx context.Context, sb *seededBoard) error {
 	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Microsecond)
 	prefix, rdb := b.env.Cfg.RedisKeyPrefix, b.env.Redis
 	zkey, pkey, ukey := scores.ZKey(prefix, sb.board), scores.PKey(prefix, sb.board), scores.UKey(prefix, sb.board)
+	vkey := scores.VKey(prefix, sb.board)
 	b.floorMu.Lock()
 	b.closers = append(b.closers, func() { // the shared Redis keeps no million-member board after the run
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = rdb.Unlink(ctx, zkey, pkey, ukey).Err()
+		_ = rdb.Unlink(ctx, zkey, pkey, ukey, vkey).Err()
 	})
 	b.floorMu.Unlock()
 
@@ -127,7 +128,9 @@ func (b *bench) seed(ctx context.Context, sb *seededBoard) error {
 					return nil, nil
 				}
 				st := sb.standing(i, base)
-				row := []any{sb.board, sb.player(i), st.Value, st.Reached, uuid.MustParse(st.ScoreID), st.Sign}
+				// [16]byte: pgx encodes it natively (uuid.UUID goes through
+				// driver.Valuer and text, most of the seed's time).
+				row := []any{sb.board, sb.player(i), st.Value, st.Reached, [16]byte(uuid.MustParse(st.ScoreID)), st.Sign}
 				i++
 				return row, nil
 			}))
@@ -157,7 +160,11 @@ func (b *bench) seed(ctx context.Context, sb *seededBoard) error {
 				}
 			}
 		}
-		return rdb.Set(gctx, ukey, base.UnixMicro(), 0).Err()
+		// The last update and the version, as the projector's writes leave them.
+		if err := rdb.Set(gctx, ukey, base.UnixMicro(), 0).Err(); err != nil {
+			return err
+		}
+		return rdb.Set(gctx, vkey, fmt.Sprintf("seed-%08x", sb.tag), 0).Err()
 	})
 	if err := g.Wait(); err != nil {
 		return err

@@ -213,11 +213,11 @@ func (r *Runner) applyBatchTx(ctx context.Context, topic string, partition int32
 		if !applied {
 			return nil, nil
 		}
-		if err := applyEvents(ctx, tx, r.proj, events); err != nil {
+		final := &pgx.Batch{}
+		if err := applyEvents(ctx, tx, r.proj, events, final); err != nil {
 			return nil, err
 		}
 		stored = next
-		final := &pgx.Batch{}
 		queueStoreOffset(final, r.proj.Name(), topic, partition, next)
 		return final, nil
 	})
@@ -241,13 +241,20 @@ func decodeRecord(m *sarama.ConsumerMessage) (eventlog.Envelope, proto.Message, 
 }
 
 // applyEvents applies a batch's decoded events in order: all at once for a
-// BatchApplier, else one Apply each.
-func applyEvents(ctx context.Context, tx pgx.Tx, proj Projector, events []Event) error {
+// BatchApplier (a CommitApplier may queue statements on commit, the batch
+// the runner sends with the COMMIT), else one Apply each.
+func applyEvents(ctx context.Context, tx pgx.Tx, proj Projector, events []Event, commit *pgx.Batch) error {
 	if len(events) == 0 {
 		return nil
 	}
-	if ba, ok := proj.(BatchApplier); ok {
-		err := protect(func() error { return ba.ApplyAll(ctx, tx, events) })
+	ca, isCommit := proj.(CommitApplier)
+	if ba, ok := proj.(BatchApplier); ok || isCommit {
+		err := protect(func() error {
+			if isCommit {
+				return ca.ApplyAllCommit(ctx, tx, events, commit)
+			}
+			return ba.ApplyAll(ctx, tx, events)
+		})
 		if err != nil {
 			first := events[0].Env
 			return fmt.Errorf("apply %d events from %s/%d@%d: %w", len(events), first.Topic, first.Partition, first.Offset, err)

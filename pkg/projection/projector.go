@@ -47,6 +47,19 @@ type BatchApplier interface {
 	ApplyAll(ctx context.Context, tx pgx.Tx, events []Event) error
 }
 
+// CommitApplier is a BatchApplier that may leave statements for the
+// batch's last round trip: the runner sends what it queues on commit
+// together with the offset and the COMMIT. A row that the batches of many
+// partitions update (an aggregate over all of them) is then locked only for
+// that round trip instead of from its update to the commit, which would
+// serialize the partitions. ApplyAllCommit has ApplyAll's contract; a
+// queued statement that fails rolls the batch back like any other failure.
+// ApplyAll stays the way to apply without the runner (it must then run
+// those statements itself).
+type CommitApplier interface {
+	ApplyAllCommit(ctx context.Context, tx pgx.Tx, events []Event, commit *pgx.Batch) error
+}
+
 // BatchHooks is implemented by projectors that mirror into a second store
 // (Redis): BeforeBatch runs before each attempt at a batch, AfterCommit once
 // the batch's transaction has committed. The mirror must be idempotent

@@ -210,6 +210,11 @@ func PKey(prefix, board string) string { return ZKey(prefix, board) + ":p" }
 // UKey holds a board's last update, in Unix nanoseconds.
 func UKey(prefix, board string) string { return ZKey(prefix, board) + ":u" }
 
+// VKey holds a board's version: a token every write to the board replaces
+// with one never used before (readers may keep what they read at a version
+// while it is current).
+func VKey(prefix, board string) string { return ZKey(prefix, board) + ":v" }
+
 // MarkerKey exists while Redis holds the boards (set by a sync): a Redis
 // that lost its data lacks it, and the projector copies the boards again.
 func MarkerKey(prefix string) string { return prefix + "score:synced" }

@@ -3,74 +3,111 @@ package scores
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// writeScript sets a player's entry on a board (KEYS[1] the sorted set,
-// KEYS[2] its player index) when ARGV[5] is "1", removing the entry the
-// index names first (whatever wrote it), so a player is on a board once;
-// and raises the board's last update (KEYS[3], Unix microseconds) to ARGV[4].
-// Setting, never adding, makes a repeat harmless.
+// writeScript writes a batch's changes to one board (KEYS[1] the sorted
+// set, KEYS[2] its player index, KEYS[3] its last update in Unix µs,
+// KEYS[4] its version). ARGV[1] is the batch's latest submission time to
+// the board, ARGV[2] a version token never used before, then one (player,
+// sorted-set score, member) triple per entry to set: the entry the index
+// names is removed first (whatever wrote it), so a player is on a board
+// once. Setting, never adding, makes a repeat harmless. The version changes
+// with every write, so a reader may keep a page for as long as the version
+// it was read at is current (query/score).
 var writeScript = redis.NewScript(`
-if ARGV[5] == '1' then
-  local old = redis.call('HGET', KEYS[2], ARGV[1])
-  if old and old ~= ARGV[3] then redis.call('ZREM', KEYS[1], old) end
-  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+local changed = false
+for i = 3, #ARGV, 3 do
+  local old = redis.call('HGET', KEYS[2], ARGV[i])
+  if old and old ~= ARGV[i+2] then redis.call('ZREM', KEYS[1], old) end
+  redis.call('ZADD', KEYS[1], ARGV[i+1], ARGV[i+2])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i+2])
+  changed = true
 end
 local u = tonumber(redis.call('GET', KEYS[3]) or '0')
-if tonumber(ARGV[4]) > u then redis.call('SET', KEYS[3], ARGV[4]) end
+if tonumber(ARGV[1]) > u then
+  redis.call('SET', KEYS[3], ARGV[1])
+  changed = true
+end
+if changed then redis.call('SET', KEYS[4], ARGV[2]) end
 return 1`)
 
 // FormatScore writes a sorted-set score exactly (integers up to 2^53).
 func FormatScore(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// mirror copies a batch's board changes into Redis, in order, in one pipeline.
-func (p *Projector) mirror(ctx context.Context, writes []boardWrite) error {
-	if len(writes) == 0 {
-		return nil
-	}
-	pipe := p.rdb.Pipeline()
-	for _, w := range writes {
-		moved := "0"
-		if w.moved {
-			moved = "1"
-		}
-		writeScript.EvalSha(ctx, pipe,
-			[]string{ZKey(p.prefix, w.board), PKey(p.prefix, w.board), UKey(p.prefix, w.board)},
-			w.player, FormatScore(w.next.SortScore()), Member(w.player, w.next), w.at.UnixMicro(), moved)
-	}
-	cmds, err := pipe.Exec(ctx)
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		// The script is not cached (a fresh or flushed Redis): load it and
-		// send the pipeline again (its writes are repeatable).
-		if lerr := writeScript.Load(ctx, p.rdb).Err(); lerr != nil {
-			return lerr
-		}
-		pipe = p.rdb.Pipeline()
-		for _, c := range cmds {
-			_ = pipe.Process(ctx, c)
-		}
-		_, err = pipe.Exec(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("scores mirror: %w", err)
-	}
-	return nil
-}
+// Version tokens: this process's random prefix and a counter, so no two
+// writes anywhere set the same token (a retried batch gets new ones).
+var (
+	versionPrefix = fmt.Sprintf("%016x", rand.Uint64())
+	versionSeq    atomic.Uint64
+)
 
-// ensureSynced copies the boards into Redis when Redis lacks them (it lost
-// its data, or was never filled), before a batch writes on top.
-func (p *Projector) ensureSynced(ctx context.Context) error {
-	n, err := p.rdb.Exists(ctx, MarkerKey(p.prefix)).Result()
-	if err != nil || n == 1 {
+func newVersion() string { return versionPrefix + strconv.FormatUint(versionSeq.Add(1), 36) }
+
+// mirror copies a batch's board changes into Redis in one pipeline: one
+// script call per board, after a check that Redis holds the boards. If it
+// does not (it lost its data, or was never filled), the boards are copied
+// from PostgreSQL first (Sync) and the writes sent again on top.
+func (p *Projector) mirror(ctx context.Context, out outcome) error {
+	var order []string
+	byBoard := map[string][]any{}
+	for _, w := range out.writes {
+		args, ok := byBoard[w.board]
+		if !ok {
+			order = append(order, w.board)
+			args = []any{out.updated[w.board].UnixMicro(), ""}
+		}
+		if w.moved {
+			args = append(args, w.player, FormatScore(w.next.SortScore()), Member(w.player, w.next))
+		}
+		byBoard[w.board] = args
+	}
+	send := func(check bool) (bool, error) {
+		p.syncMu.RLock()
+		defer p.syncMu.RUnlock()
+		pipe := p.rdb.Pipeline()
+		var exists *redis.IntCmd
+		if check {
+			exists = pipe.Exists(ctx, MarkerKey(p.prefix))
+		}
+		for _, board := range order {
+			args := byBoard[board]
+			args[1] = newVersion()
+			writeScript.EvalSha(ctx, pipe, []string{ZKey(p.prefix, board), PKey(p.prefix, board), UKey(p.prefix, board), VKey(p.prefix, board)}, args...)
+		}
+		cmds, err := pipe.Exec(ctx)
+		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+			// The script is not cached (a fresh or flushed Redis): load it
+			// and send the pipeline again (its writes are repeatable).
+			if lerr := writeScript.Load(ctx, p.rdb).Err(); lerr != nil {
+				return false, lerr
+			}
+			pipe = p.rdb.Pipeline()
+			for _, c := range cmds {
+				_ = pipe.Process(ctx, c)
+			}
+			_, err = pipe.Exec(ctx)
+		}
+		if err != nil {
+			return false, fmt.Errorf("scores mirror: %w", err)
+		}
+		return exists == nil || exists.Val() == 1, nil
+	}
+	synced, err := send(true)
+	if err != nil || synced {
 		return err
 	}
 	p.log.Warn("score boards missing from Redis; copying them from PostgreSQL")
-	return p.Sync(ctx)
+	if err := p.Sync(ctx); err != nil {
+		return err
+	}
+	_, err = send(false)
+	return err
 }
 
 // Sync replaces the Redis boards with a copy of score_boards (committed
@@ -139,6 +176,7 @@ func (p *Projector) copyUpdates(ctx context.Context) error {
 			return err
 		}
 		pipe.Set(ctx, UKey(p.prefix, board), at.UnixMicro(), 0)
+		pipe.Set(ctx, VKey(p.prefix, board), newVersion(), 0)
 	}
 	if err := rows.Err(); err != nil {
 		return err

@@ -52,12 +52,19 @@ func (g *GRPC) GetLeaderboard(ctx context.Context, req *scorepb.LeaderboardReque
 	if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(headers.AroundPlayer)) > 0 {
 		q.AroundPlayer = md.Get(headers.AroundPlayer)[0]
 	}
-	lb, next, err := g.r.Leaderboard(ctx, caller, q)
+	lb, next, kept, err := g.r.page(ctx, caller, q)
 	if err != nil {
 		return nil, respond.ScoreError(err)
 	}
 	setNext(ctx, next)
-	return ok(func(r *scorepb.StandardResponse) { r.Data = &scorepb.StandardResponse_Leaderboard{Leaderboard: lb} }), nil
+	if kept != nil {
+		return kept.response(leaderboardResponse), nil
+	}
+	return leaderboardResponse(lb), nil
+}
+
+func leaderboardResponse(lb *scorepb.Leaderboard) *scorepb.StandardResponse {
+	return ok(func(r *scorepb.StandardResponse) { r.Data = &scorepb.StandardResponse_Leaderboard{Leaderboard: lb} })
 }
 
 func (g *GRPC) GetPlayerRank(ctx context.Context, req *scorepb.PlayerRankRequest) (*scorepb.StandardResponse, error) {

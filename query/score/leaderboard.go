@@ -20,13 +20,17 @@ import (
 )
 
 // pageScript reads one page of a board (KEYS[1] sorted set, KEYS[2] player
-// index, KEYS[3] last update) in one round trip. ARGV[1] is the mode: "top";
+// index, KEYS[3] last update, KEYS[4] version) in one round trip. ARGV[1] is
+// the mode: "top" (ARGV[5]: the version of a top page the reader keeps, or
+// "": while the board is still at that version the script answers {-2}
+// alone and the kept page is current, pagecache.go);
 // "after" a cursor (ARGV[3] score, ARGV[4] member): the page starts right
 // after where that entry stands or would stand, so entries that keep their
 // place are neither skipped nor repeated while scores arrive; "around" a
 // player (ARGV[4]): the page with them in its middle. It returns the first
 // rank (0-based; -1: the player has no entry), the last update and up to
-// ARGV[2]+1 members with scores (one more than a page: is there a next?).
+// ARGV[2]+1 members with scores (one more than a page: is there a next?)
+// and the board's version.
 //
 // For "after" with an entry that has moved, a placeholder member just above
 // the cursor's is added and removed inside the script (nobody sees it) to
@@ -34,6 +38,8 @@ import (
 var pageScript = redis.NewScript(`
 local n = tonumber(ARGV[2])
 local start = 0
+local version = redis.call('GET', KEYS[4]) or ''
+if ARGV[1] == 'top' and ARGV[5] ~= '' and version == ARGV[5] then return {-2} end
 if ARGV[1] == 'after' then
   local s = redis.call('ZSCORE', KEYS[1], ARGV[4])
   if s and tonumber(s) == tonumber(ARGV[3]) then
@@ -50,7 +56,7 @@ elseif ARGV[1] == 'around' then
   if not r then return {-1, '', {}} end
   start = math.max(0, r - math.floor(n / 2))
 end
-return {start, redis.call('GET', KEYS[3]) or '', redis.call('ZREVRANGE', KEYS[1], start, start + n, 'WITHSCORES')}`)
+return {start, redis.call('GET', KEYS[3]) or '', redis.call('ZREVRANGE', KEYS[1], start, start + n, 'WITHSCORES'), version}`)
 
 // LeaderboardQuery is a GetLeaderboard request with the additions read at
 // the edge: AroundPlayer (header x-oof-around-player).
@@ -62,39 +68,58 @@ type LeaderboardQuery struct {
 // Leaderboard answers a page of a board, best first, with ranks (1-based,
 // ties go to who reached the score first) and player names, and the cursor
 // of the next page ("" on the last). Any authenticated user may read.
-func (r *Reader) Leaderboard(ctx context.Context, _ auth.Principal, q LeaderboardQuery) (*scorepb.Leaderboard, string, error) {
+func (r *Reader) Leaderboard(ctx context.Context, caller auth.Principal, q LeaderboardQuery) (*scorepb.Leaderboard, string, error) {
+	lb, next, _, err := r.page(ctx, caller, q)
+	return lb, next, err
+}
+
+// page is Leaderboard, with the kept page when the answer is one (a top
+// page at the board's current version; pagecache.go).
+func (r *Reader) page(ctx context.Context, _ auth.Principal, q LeaderboardQuery) (*scorepb.Leaderboard, string, *keptPage, error) {
 	req := q.Req
 	period, err := checkLeaderboard(req, q.AroundPlayer, r.Now())
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	limit32 := req.GetLimit()
 	limit, err := kit.PageSize(&limit32)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	board, scoreType, err := r.board(ctx, req.GetGameId(), req.GetScoreType(), period)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	args := []any{"top", limit, "", ""}
+	top := pageKey{board: board, limit: limit}
+	isTop := req.GetCursor() == "" && q.AroundPlayer == ""
+	var kept *keptPage
+	version := ""
+	if isTop {
+		if kept = r.pages.get(top); kept != nil {
+			version = kept.version
+		}
+	}
+	args := []any{"top", limit, "", "", version}
 	if req.GetCursor() != "" {
 		score, member, err := parseBoardCursor(req.GetCursor())
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
-		args = []any{"after", limit, scores.FormatScore(score), member}
+		args = []any{"after", limit, scores.FormatScore(score), member, ""}
 	} else if q.AroundPlayer != "" {
-		args = []any{"around", limit, "", q.AroundPlayer}
+		args = []any{"around", limit, "", q.AroundPlayer, ""}
 	}
-	keys := []string{scores.ZKey(r.Prefix, board), scores.PKey(r.Prefix, board), scores.UKey(r.Prefix, board)}
+	keys := []string{scores.ZKey(r.Prefix, board), scores.PKey(r.Prefix, board), scores.UKey(r.Prefix, board), scores.VKey(r.Prefix, board)}
 	res, err := pageScript.Run(ctx, r.Redis, keys, args...).Slice()
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	start, _ := res[0].(int64)
-	if start < 0 {
-		return nil, "", apperr.NotFound("the player has no score on this board")
+	if start == -2 && kept != nil {
+		return kept.lb, kept.next, kept, nil // the board has not changed since
+	}
+	if start < 0 || len(res) < 4 {
+		return nil, "", nil, apperr.NotFound("the player has no score on this board")
 	}
 	lb := &scorepb.Leaderboard{GameId: req.GetGameId(), ScoreType: scoreType, TimePeriod: period}
 	if u, _ := res[1].(string); u != "" {
@@ -105,14 +130,30 @@ func (r *Reader) Leaderboard(ctx context.Context, _ auth.Principal, q Leaderboar
 	items, _ := res[2].([]any)
 	entries, last, err := r.entries(ctx, items, int(start), limit, req.GetGameId(), scoreType)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	lb.Entries = entries
 	next := ""
 	if len(items)/2 > limit {
 		next = boardCursor(last)
 	}
-	return lb, next, nil
+	if version, _ := res[3].(string); isTop && version != "" && allNamed(entries) {
+		kept = &keptPage{version: version, lb: lb, next: next}
+		r.pages.put(top, kept)
+		return lb, next, kept, nil
+	}
+	return lb, next, nil, nil
+}
+
+// allNamed: a page with a player whose name is not known yet is not kept
+// (the name may appear before the board changes).
+func allNamed(entries []*scorepb.LeaderboardEntry) bool {
+	for _, e := range entries {
+		if e.GetPlayerName() == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // entries decodes up to limit (member, score) pairs into ranked entries

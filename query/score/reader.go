@@ -26,6 +26,9 @@ type Reader struct {
 	Redis  *redis.Client
 	Prefix string           // Redis key prefix
 	Now    func() time.Time // picks the current daily/weekly/monthly board
+
+	pages pageCache // top pages by board version (pagecache.go)
+	known nameCache // player names
 }
 
 // NewReader returns a reader on the platform's stores.
@@ -80,19 +83,25 @@ func (r *Reader) names(ctx context.Context, ids []string) (map[string]string, er
 	if len(ids) == 0 {
 		return out, nil
 	}
+	ids = r.known.lookup(ids, out)
+	if len(ids) == 0 {
+		return out, nil
+	}
 	key := scores.NamesKey(r.Prefix)
 	vals, err := r.Redis.HMGet(ctx, key, ids...).Result()
 	if err != nil {
 		return nil, err
 	}
 	var missing []string
+	cached := make(map[string]string, len(ids))
 	for i, v := range vals {
 		if s, ok := v.(string); ok {
-			out[ids[i]] = s
+			out[ids[i]], cached[ids[i]] = s, s
 		} else {
 			missing = append(missing, ids[i])
 		}
 	}
+	r.known.add(cached)
 	if len(missing) == 0 {
 		return out, nil
 	}
@@ -100,6 +109,7 @@ func (r *Reader) names(ctx context.Context, ids []string) (map[string]string, er
 	if err != nil {
 		return nil, err
 	}
+	r.known.add(found)
 	if len(found) > 0 {
 		args := make([]any, 0, 2*len(found))
 		for id, n := range found {
