@@ -81,6 +81,7 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_LIVE_BUFFER=" + n(int64(cfg.Live.Buffer)),
 		"OOF_LIVE_MAX_EVENT_BYTES=" + n(int64(cfg.Live.MaxEventBytes)),
 		"OOF_PRESENCE_TTL=" + d(cfg.Live.PresenceTTL),
+		"OOF_LIVE_RETENTION=" + d(cfg.Live.Retention),
 	}
 }
 
