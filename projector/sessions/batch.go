@@ -108,7 +108,9 @@ type row struct {
 }
 
 func loadRows(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*row, error) {
-	rs, err := tx.Query(ctx, `SELECT id::text, game_id::text, version, snapshot, kafka_partition, first_offset, started_at, event_count
+	// Every column the UPDATE in write sets, and what match_history copies.
+	rs, err := tx.Query(ctx, `SELECT id::text, game_id::text, state, version, snapshot, kafka_partition, first_offset,
+		started_at, updated_at, event_count
 		FROM sessions WHERE id = ANY($1::text[]::uuid[])`, ids)
 	if err != nil {
 		return nil, err
@@ -117,7 +119,8 @@ func loadRows(ctx context.Context, tx pgx.Tx, ids []string) (map[string]*row, er
 	out := make(map[string]*row, len(ids))
 	for rs.Next() {
 		r := &row{}
-		if err := rs.Scan(&r.id, &r.gameID, &r.version, &r.raw, &r.partition, &r.firstOffset, &r.startedAt, &r.eventCount); err != nil {
+		if err := rs.Scan(&r.id, &r.gameID, &r.state, &r.version, &r.raw, &r.partition, &r.firstOffset,
+			&r.startedAt, &r.updatedAt, &r.eventCount); err != nil {
 			return nil, err
 		}
 		out[r.id] = r
