@@ -101,7 +101,9 @@ func sessionsLog() []projection.Event {
 	sess := func(id string, st gamepb.GameState, users ...string) *gamepb.Session {
 		return &gamepb.Session{Id: id, GameId: game, State: st, UserIds: users}
 	}
-	created := func(s *gamepb.Session) { add(&eventspb.SessionCreated{Session: s, HostId: "host", Version: 1, CreatedAt: timestamppb.New(at)}) }
+	created := func(s *gamepb.Session) {
+		add(&eventspb.SessionCreated{Session: s, HostId: "host", Version: 1, CreatedAt: timestamppb.New(at)})
+	}
 	updated := func(s *gamepb.Session, v int64) {
 		add(&eventspb.SessionUpdated{Session: s, Version: v, UpdatedAt: timestamppb.New(at)})
 	}
