@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -115,7 +116,8 @@ func mainErr() (int, error) {
 	flag.IntVar(&o.conns, "conns", 4, "gRPC client connections the callers share")
 	flag.StringVar(&only, "run", "", "run only scenarios whose name matches this regexp")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured scenarios (client and server: one process) to this file")
-	flag.IntVar(&o.opsEvents, "ops-events", 1_000_000, "events on each topic of the rebuild and replay scenarios (produced once, before the first of them)")
+	flag.IntVar(&o.opsEvents, "ops-events", envInt("OOF_BENCH_OPS_EVENTS", 1_000_000),
+		"events on each topic of the rebuild and replay scenarios, produced once before the first of them (default $OOF_BENCH_OPS_EVENTS, else 1,000,000)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return 2, fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -179,6 +181,14 @@ func mainErr() (int, error) {
 		code = 130
 	}
 	return code, nil
+}
+
+// envInt is the integer in the environment variable, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 // startBench starts an isolated platform with the production hash cost and

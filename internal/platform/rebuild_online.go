@@ -38,7 +38,7 @@ type RebuildOptions struct {
 // RebuildProgress is how far one projector's rebuild is.
 type RebuildProgress struct {
 	Projector   string
-	Phase       string // "build", "index", "catch-up" or "swap"
+	Phase       string // "build", "catch-up" or "swap"
 	Done, Total int64  // records applied / to apply in this run
 }
 
@@ -179,11 +179,6 @@ func rebuildOne(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, proj
 		return res, err
 	}
 	if err := b.run(ctx, "build", ends); err != nil {
-		return res, err
-	}
-	// The secondary indexes left out for the bulk load (prepareShadow).
-	b.report("index")
-	if err := s.ensureIndexes(ctx, pool); err != nil {
 		return res, err
 	}
 	// Phase 2: what arrived meanwhile, without blocking anyone.

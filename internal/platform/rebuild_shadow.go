@@ -60,72 +60,9 @@ func prepareShadow(ctx context.Context, pool *pgxpool.Pool, proj projection.Proj
 				return err
 			}
 		}
-		return s.dropSecondaryIndexes(ctx, tx)
+		return nil
 	})
 	return s, err
-}
-
-// indexDefs lists a table's indexes by name with what replaceTable
-// compares them by: "u " for unique ones, then the definition after USING.
-const indexDefs = `SELECT i.relname, (CASE WHEN x.indisunique THEN 'u ' ELSE '' END) || split_part(pg_get_indexdef(x.indexrelid), ' USING ', 2)
-	FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-	WHERE x.indrelid = $1::regclass ORDER BY i.relname`
-
-// dropSecondaryIndexes leaves the shadow's read-model tables only their
-// unique indexes (what the projectors' upserts need): a bulk load is
-// faster without the others, which ensureIndexes builds once, after the
-// build phase.
-func (s *shadow) dropSecondaryIndexes(ctx context.Context, tx pgx.Tx) error {
-	for _, t := range s.tables {
-		rows, err := tx.Query(ctx, indexDefs, ident(s.schema, t))
-		if err != nil {
-			return err
-		}
-		defs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Name, Def string }])
-		if err != nil {
-			return err
-		}
-		for _, d := range defs {
-			if !strings.HasPrefix(d.Def, "u ") {
-				if _, err := tx.Exec(ctx, `DROP INDEX `+ident(s.schema, d.Name)); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// ensureIndexes creates each live index the shadow table lacks (all
-// secondary ones after the build; none when a resumed run already did).
-func (s *shadow) ensureIndexes(ctx context.Context, pool *pgxpool.Pool) error {
-	for _, t := range s.tables {
-		have := map[string]bool{}
-		for _, table := range []string{s.schema, s.live} {
-			rows, err := pool.Query(ctx, indexDefs, ident(table, t))
-			if err != nil {
-				return err
-			}
-			defs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct{ Name, Def string }])
-			if err != nil {
-				return err
-			}
-			for _, d := range defs {
-				if table == s.schema {
-					have[d.Def] = true
-					continue
-				}
-				if have[d.Def] || strings.HasPrefix(d.Def, "u ") {
-					continue
-				}
-				if _, err := pool.Exec(ctx, `CREATE INDEX ON `+ident(s.schema, t)+` USING `+d.Def); err != nil {
-					return fmt.Errorf("index %s of the shadow %s: %w", d.Name, t, err)
-				}
-				have[d.Def] = true
-			}
-		}
-	}
-	return nil
 }
 
 // resetTables learns which tables the projector owns by running its Reset
@@ -246,7 +183,9 @@ func (s *shadow) swapOnce(ctx context.Context, pool *pgxpool.Pool, proj projecti
 // giving its indexes the live ones' names (LIKE generates its own), so
 // later migrations find them.
 func (s *shadow) replaceTable(ctx context.Context, tx pgx.Tx, t string) error {
-	const indexes = indexDefs
+	const indexes = `SELECT i.relname, (CASE WHEN x.indisunique THEN 'u ' ELSE '' END) || split_part(pg_get_indexdef(x.indexrelid), ' USING ', 2)
+		FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE x.indrelid = $1::regclass ORDER BY i.relname`
 	names := map[string]string{}
 	rows, err := tx.Query(ctx, indexes, ident(s.live, t))
 	if err != nil {
@@ -346,15 +285,16 @@ func (s *shadow) moveBookkeeping(ctx context.Context, tx pgx.Tx, name string) er
 	return nil
 }
 
-// checksum is a table's row count and a hash of its rows as JSON that
-// does not depend on their order: the md5 of the sum of every row's
-// (60-bit) md5. Unlike hashing the sorted rows it needs no sort and no
-// table-sized string, which kept the live projector waiting for seconds
-// per 100,000 rows in the swap.
+// checksum is a table's row count and a hash of its rows that does not
+// depend on their order: the md5 of the sum of every row's 64-bit hash
+// (hashtextextended of the row's text form; both tables are read in one
+// transaction, so with the same settings). Unlike hashing the sorted rows
+// it needs no sort and no table-sized string: the live projector waits for
+// it in the swap.
 func checksum(ctx context.Context, tx pgx.Tx, schema, table string) (int64, string, error) {
 	var n int64
 	var sum string
-	err := tx.QueryRow(ctx, `SELECT count(*), md5(count(*) || ':' || coalesce(sum(('x' || left(md5(row_to_json(t)::text), 15))::bit(60)::bigint::numeric), 0))
+	err := tx.QueryRow(ctx, `SELECT count(*), md5(count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)::numeric), 0))
 		FROM `+ident(schema, table)+` t`).Scan(&n, &sum)
 	return n, sum, err
 }

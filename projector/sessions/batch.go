@@ -2,8 +2,8 @@ package sessions
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -282,19 +282,15 @@ func queueMatches(b *pgx.Batch, ms []finished) error {
 		if err != nil {
 			return err
 		}
-		// user_ids is an array per row: sent as JSON, as unnest cannot
-		// take an array of arrays.
-		u, err := json.Marshal(m.userIDs)
-		if err != nil {
-			return err
-		}
-		id, game, users, topic = append(id, m.r.id), append(game, m.r.gameID), append(users, string(u)), append(topic, m.topic)
+		// user_ids is an array per row: sent as an array literal, as unnest
+		// cannot take an array of arrays.
+		id, game, users, topic = append(id, m.r.id), append(game, m.r.gameID), append(users, arrayLiteral(m.userIDs)), append(topic, m.topic)
 		started, ended, state, partition = append(started, m.r.startedAt), append(ended, m.endedAt), append(state, int32(m.snap.GetState())), append(partition, m.r.partition)
 		snap, first, last, count = append(snap, s), append(first, m.r.firstOffset), append(last, m.lastOffset), append(count, m.r.eventCount)
 	}
 	b.Queue(`INSERT INTO match_history (session_id, game_id, user_ids, started_at, ended_at, final_state, final_snapshot,
 		kafka_topic, kafka_partition, first_offset, last_offset, session_event_count)
-		SELECT id::uuid, game::uuid, ARRAY(SELECT jsonb_array_elements_text(users::jsonb)), started, ended, state, snap,
+		SELECT id::uuid, game::uuid, users::text[], started, ended, state, snap,
 			topic, part, first, last, n
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::int[], $7::bytea[],
 			$8::text[], $9::int[], $10::bigint[], $11::bigint[], $12::bigint[])
@@ -302,4 +298,27 @@ func queueMatches(b *pgx.Batch, ms []finished) error {
 		ON CONFLICT (session_id) DO NOTHING`,
 		id, game, users, started, ended, state, snap, topic, partition, first, last, count)
 	return nil
+}
+
+// arrayLiteral writes a text[] literal: every element double-quoted, with
+// backslash and double quote escaped, so any string (empty, NULL-like,
+// with commas or braces) reads back as itself.
+func arrayLiteral(elems []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range e {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -137,5 +137,8 @@ func sessionsLog() []projection.Event {
 	created(sess(e, w))
 	updated(sess(e, s), 2)
 	updated(sess(e, f), 4) // a version skipped
+	g := uuid.NewString()
+	created(sess(g, s))
+	updated(sess(g, f, `q"uote`, `back\slash`, "NULL", "", "a,b{c}", " sp "), 2) // player ids that need quoting
 	return out
 }
