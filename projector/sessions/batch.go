@@ -23,11 +23,13 @@ import (
 // changed row once. A match's ten lifecycle events become one row write,
 // which is what lets `oof rebuild sessions` keep up with reading the topic
 // (docs/benchmarks.md). A batch with an id PostgreSQL might read
-// differently than Go (not the canonical 36-character form) goes through
-// Apply, event by event.
+// differently than Go (not the canonical 36-character form), or of fewer
+// than minBatched events, goes through Apply, event by event.
 func (p *Projector) ApplyAll(ctx context.Context, tx pgx.Tx, events []projection.Event) error {
 	ids, ok := batchIDs(events)
-	if !ok {
+	// Fewer events than the batched path's two round trips: Apply's one
+	// statement each is quicker (a command waiting for its one event).
+	if !ok || len(events) < minBatched {
 		for _, ev := range events {
 			if err := p.Apply(ctx, tx, ev.Env, ev.Msg); err != nil {
 				return err
@@ -53,6 +55,9 @@ func (p *Projector) ApplyAll(ctx context.Context, tx pgx.Tx, events []projection
 	}
 	return nil
 }
+
+// minBatched is the smallest batch ApplyAll folds.
+const minBatched = 3
 
 // batchIDs lists the session ids of the batch's events; ok is false when
 // one is not a canonical UUID (or a new session's game id is not).

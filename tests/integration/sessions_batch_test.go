@@ -41,7 +41,7 @@ func TestSessionsBatchApplyEqualsApply(t *testing.T) {
 	if !strings.Contains(want, "match_history") {
 		t.Fatal("no match finished: the comparison proves little")
 	}
-	for _, size := range []int{1, 2, 3, 7, len(events)} {
+	for _, size := range []int{1, 2, 3, 4, 7, len(events)} {
 		batched := migratedPool(t, ctx)
 		for i := 0; i < len(events); i += size {
 			chunk := events[i:min(i+size, len(events))]
