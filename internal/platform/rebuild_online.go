@@ -269,9 +269,13 @@ func (b *builder) reportLocked(phase string) {
 	}
 }
 
-// run applies every partition up to its entry in until, all partitions at
-// once (as the live projector's consumer group does): one partition's
-// decoding overlaps another's database round trip.
+// rebuildPartitionsAtOnce bounds how many partitions a rebuild applies
+// concurrently.
+const rebuildPartitionsAtOnce = 8
+
+// run applies every partition up to its entry in until, several at once
+// (as the live projector's consumer group does): one partition's decoding
+// overlaps another's database round trip.
 func (b *builder) run(ctx context.Context, phase string, until map[partitionKey]int64) error {
 	for k, end := range until {
 		from, err := b.runner.Position(ctx, k.topic, k.partition)
@@ -282,6 +286,8 @@ func (b *builder) run(ctx context.Context, phase string, until map[partitionKey]
 	}
 	b.report(phase)
 	g, gctx := errgroup.WithContext(ctx)
+	// Bounded: each partition in flight holds a batch and a 4 MiB fetch.
+	g.SetLimit(rebuildPartitionsAtOnce)
 	for k, end := range until {
 		g.Go(func() error {
 			return b.runner.CatchUp(gctx, b.consumer, k.topic, k.partition, end, func(n int) {
