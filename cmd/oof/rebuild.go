@@ -25,7 +25,7 @@ const rebuildUsage = `usage:
       "all" rebuilds every PostgreSQL-only projector (the Redis-mirroring
       ones are listed as skipped). A run interrupted (even kill -9) leaves
       its shadow, which the next run resumes; -restart drops it instead.
-      -batch: records per transaction (default OOF_PROJECTOR_BATCH_MAX);
+      -batch: records per transaction (default 5000);
       -pause: sleep after each batch, to spare a busy database.
 
 Connects with the same OOF_* variables as the platform. Progress goes to

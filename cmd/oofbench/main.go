@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -47,6 +48,7 @@ func scenarios(b *bench) []scenario {
 		projectionLag(b),
 		relayFloor(b), liveEvents(b), matchmakerPlacement(b), // realtime*.go, matchmaking.go
 		submitScore(b), scoreLag(b), boardFloor(b), getLeaderboard(b), rankFloor(b), getPlayerRank(b), // scores.go
+		rebuildReadFloor(b), rebuildSessions(b), replayReadFloor(b), replayMatch(b), // opsrebuild.go, opsreplay.go
 	}
 }
 
@@ -61,6 +63,7 @@ type options struct {
 	conns       int
 	only        *regexp.Regexp
 	cpuProfile  string
+	opsEvents   int // events per topic of the operator scenarios (opsdata.go)
 }
 
 // bench is what scenarios share: the platform and its clients.
@@ -76,6 +79,8 @@ type bench struct {
 	pool    *pgxpool.Pool // the floors' own pool, built like the platform's
 	floor   *floorClients // clients of the floor gRPC server
 	closers []func()      // what the floors started, closed before the platform
+
+	ops opsFixture // the operator scenarios' data, built once
 }
 
 // client spreads workers over the client connections.
@@ -112,12 +117,14 @@ func mainErr() (int, error) {
 	flag.IntVar(&o.conns, "conns", 4, "gRPC client connections the callers share")
 	flag.StringVar(&only, "run", "", "run only scenarios whose name matches this regexp")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured scenarios (client and server: one process) to this file")
+	flag.IntVar(&o.opsEvents, "ops-events", envInt("OOF_BENCH_OPS_EVENTS", 1_000_000),
+		"events on each topic of the rebuild and replay scenarios, produced once before the first of them (default $OOF_BENCH_OPS_EVENTS, else 1,000,000)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return 2, fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
-	if o.duration <= 0 || o.warmup < 0 || o.settle < 0 || o.conns < 1 || o.concurrency < 0 {
-		return 2, errors.New("-duration must be > 0, -warmup and -settle ≥ 0, -conns ≥ 1, -concurrency ≥ 0")
+	if o.duration <= 0 || o.warmup < 0 || o.settle < 0 || o.conns < 1 || o.concurrency < 0 || o.opsEvents < lifecyclePerMatch {
+		return 2, errors.New("-duration must be > 0, -warmup and -settle ≥ 0, -conns ≥ 1, -concurrency ≥ 0, -ops-events ≥ 10")
 	}
 	if only != "" {
 		re, err := regexp.Compile(only)
@@ -176,6 +183,14 @@ func mainErr() (int, error) {
 		code = 130
 	}
 	return code, nil
+}
+
+// envInt is the integer in the environment variable, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 // startBench starts an isolated platform with the production hash cost and

@@ -51,6 +51,9 @@ func table(results []result) string {
 		floor, opsRatio, p99Ratio := "—", "—", "—"
 		if r.floor != "" {
 			floor, opsRatio, p99Ratio = r.floor, fmtRatio(r.opsRatio), fmtRatio(r.p99Ratio)
+			if r.p99Ratio == 0 {
+				p99Ratio = "—"
+			}
 		}
 		row := []string{r.name, fmtInt(r.ops), fmtRate(r.opsPerSec()), fmtDur(r.p(0.50)), fmtDur(r.p(0.99)),
 			fmtInt(r.errors), floor, opsRatio, p99Ratio, r.goal, r.met}

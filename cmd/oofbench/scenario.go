@@ -54,6 +54,9 @@ type driven struct {
 	errors   int
 	errTexts map[string]int
 	notes    []string // extra lines printed under the table
+	// ops, when > 0, is the count of what was measured instead of
+	// len(lat) (throughput scenarios that time one long run, no calls).
+	ops int
 }
 
 // withCommandGoal gives a command scenario issue 6's goal, the one all
@@ -153,6 +156,9 @@ func run(ctx context.Context, s scenario, o options) result {
 		}
 		slices.Sort(r.lat)
 		r.ops = len(r.lat)
+		if d.ops > 0 {
+			r.ops = d.ops
+		}
 		return r
 	}
 	var wg sync.WaitGroup
@@ -227,13 +233,15 @@ func judge(s scenario, r *result, prior map[string]result) {
 	met, detail := true, ""
 	if s.floor != "" {
 		fl, ok := prior[s.floor]
-		if !ok || fl.opsPerSec() == 0 || fl.p(0.99) <= 0 {
+		if !ok || fl.opsPerSec() == 0 || (s.maxP99Ratio > 0 && fl.p(0.99) <= 0) {
 			r.met = "— (floor not measured: run " + s.floor + " too)"
 			return
 		}
 		r.floor = s.floor
 		r.opsRatio = r.opsPerSec() / fl.opsPerSec()
-		r.p99Ratio = float64(r.p(0.99)) / float64(fl.p(0.99))
+		if fl.p(0.99) > 0 { // throughput-only floors have no latencies
+			r.p99Ratio = float64(r.p(0.99)) / float64(fl.p(0.99))
+		}
 		if s.minOpsRatio > 0 && r.opsRatio < s.minOpsRatio {
 			met = false
 		}

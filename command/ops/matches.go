@@ -10,6 +10,8 @@ import (
 	opspb "github.com/oof-gg/platform/api/gen/oof/ops/v1"
 	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 	"github.com/oof-gg/platform/pkg/apperr"
+	"github.com/oof-gg/platform/pkg/auth"
+	"github.com/oof-gg/platform/pkg/authz"
 	queryops "github.com/oof-gg/platform/query/ops"
 )
 
@@ -27,6 +29,24 @@ func (s *Service) Replay(ctx context.Context, sessionID string) ([]*sarama.Consu
 	}
 	defer client.Close()
 	return queryops.ReadMatch(ctx, client, m)
+}
+
+// MayWatch allows caller to replay the session's match: admins always (an
+// unknown match is then NOT_FOUND), others when authz.CanWatchMatch says
+// so. An unknown session is PERMISSION_DENIED for them, like a stranger's,
+// so the answer tells a non-member nothing about which sessions exist.
+func (s *Service) MayWatch(ctx context.Context, caller auth.Principal, sessionID string) error {
+	if authz.IsAdmin(caller) {
+		return nil
+	}
+	sp, ok, err := s.Matches.Spectators(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	if !ok || !authz.CanWatchMatch(caller, sp.Host, sp.GameOwner, sp.Players) {
+		return authz.Denied("replay this match (its players, host and game owner, and admins may)")
+	}
+	return nil
 }
 
 // MatchProto is the wire form of a match (also what `oof matches -json`
@@ -126,16 +146,22 @@ func (g *GRPC) GetMatch(ctx context.Context, req *opspb.GetMatchRequest) (*opspb
 	return &opspb.GetMatchResponse{Match: MatchProto(m)}, nil
 }
 
-// ReplayMatch serves oof.ops.v1 ReplayMatch: admins only. The whole match
-// is read before the first event is sent (a match is bounded), so a Kafka
+// ReplayMatch serves oof.ops.v1 ReplayMatch, the one method of the
+// package that is not for admins only: a match's spectators may watch its
+// replay (authz.CanWatchMatch; docs/authorization.md). The whole match is
+// read before the first event is sent (a match is bounded), so a Kafka
 // failure ends the call before anything was streamed.
 func (g *GRPC) ReplayMatch(req *opspb.ReplayMatchRequest, stream opspb.OpsService_ReplayMatchServer) error {
 	ctx := stream.Context()
-	if _, err := admin(ctx); err != nil {
+	caller, err := authz.Caller(ctx)
+	if err != nil {
 		return err
 	}
 	if req.GetSpeed() < 0 {
 		return apperr.Invalid("speed", "must be 0 (no pacing) or positive")
+	}
+	if err := g.s.MayWatch(ctx, caller, req.GetSessionId()); err != nil {
+		return err
 	}
 	recs, err := g.s.Replay(ctx, req.GetSessionId())
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/IBM/sarama"
+
 	commandauth "github.com/oof-gg/platform/command/auth"
 	commandgame "github.com/oof-gg/platform/command/game"
 	"github.com/oof-gg/platform/command/kit"
@@ -18,6 +20,7 @@ import (
 	"github.com/oof-gg/platform/projector/users"
 	queryauth "github.com/oof-gg/platform/query/auth"
 	querygame "github.com/oof-gg/platform/query/game"
+	queryops "github.com/oof-gg/platform/query/ops"
 	querysession "github.com/oof-gg/platform/query/session"
 )
 
@@ -100,6 +103,12 @@ func (p *Platform) projectors() []projection.Projector {
 	return append(list, p.extraProjectors()...)
 }
 
+// sharedClient lends a long-lived client to code that closes what it is
+// given (Statuser opens a client per call for operators).
+type sharedClient struct{ sarama.Client }
+
+func (sharedClient) Close() error { return nil }
+
 // buildProjectors starts one consumer-group runner per projector, each with
 // its own Kafka client so one slow projector does not hold up another.
 func (p *Platform) buildProjectors() error {
@@ -108,6 +117,11 @@ func (p *Platform) buildProjectors() error {
 	// for erasures.
 	keys := p.personalKeys()
 	p.workers = append(p.workers, func(ctx context.Context) error { keys.Listen(ctx); return nil })
+	// Consumer lag per projector and partition, as `oof status` computes
+	// it, over the target's own Kafka client.
+	lag := p.statuser()
+	lag.Kafka = func() (sarama.Client, error) { return sharedClient{p.infra.kafka}, nil }
+	p.registry.MustRegister(queryops.NewLagCollector(lag, p.log))
 	for _, proj := range p.projectors() {
 		client, err := newKafkaClient(p.cfg, "oof-projector-"+proj.Name())
 		if err != nil {

@@ -32,9 +32,13 @@ const (
 
 func topicSpecs(cfg config.Config) []eventlog.TopicSpec {
 	var specs []eventlog.TopicSpec
-	for _, t := range []string{TopicUser, TopicGame, TopicSession, TopicEntity, TopicPlayer, TopicLive, TopicGlobal} {
+	for _, t := range []string{TopicUser, TopicGame, TopicSession, TopicEntity, TopicPlayer, TopicGlobal} {
 		specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(t), Partitions: cfg.KafkaPartitions})
 	}
+	// The live game events are the one high-volume topic: kept for
+	// OOF_LIVE_RETENTION, not forever (docs/events.md). A match's replay
+	// needs its live range within that window.
+	specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(TopicLive), Partitions: cfg.KafkaPartitions, Retention: cfg.Live.Retention})
 	specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(TopicMatchmaking), Partitions: cfg.KafkaPartitions})
 	specs = append(specs, eventlog.TopicSpec{Name: cfg.Topic(TopicScore), Partitions: cfg.KafkaPartitions})
 	return specs

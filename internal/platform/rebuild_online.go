@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/oof-gg/platform/pkg/config"
+	"github.com/oof-gg/platform/pkg/eventlog"
 	"github.com/oof-gg/platform/pkg/projection"
 )
 
@@ -22,7 +25,7 @@ import (
 
 // RebuildOptions adjust RebuildOnline.
 type RebuildOptions struct {
-	// BatchMax is the records per transaction (default: the config's).
+	// BatchMax is the records per transaction (default RebuildBatchMax).
 	BatchMax int
 	// Pause is slept after every batch, to spare a busy database.
 	Pause time.Duration
@@ -58,6 +61,12 @@ type TableSum struct {
 // Equal reports whether the rebuilt table holds exactly the old rows.
 func (s TableSum) Equal() bool { return s.OldRows == s.NewRows && s.OldSum == s.NewSum }
 
+// RebuildBatchMax is a rebuild's default records per transaction: larger
+// than a live projector's (OOF_PROJECTOR_BATCH_MAX), since nobody waits for
+// a rebuild's single records and fewer, larger transactions (with a
+// BatchApplier's one write per row) are what keep it near Kafka's read rate.
+const RebuildBatchMax = 5000
+
 // errRedisMirror: these projectors would write the live Redis keys from the
 // shadow, which readers would see. -rebuild (offline) handles them.
 var errRedisMirror = errors.New("mirrors its read model into Redis; online rebuild covers PostgreSQL-only projectors (use -target=projector -rebuild=NAME with the projector stopped)")
@@ -71,7 +80,7 @@ func RebuildOnline(ctx context.Context, cfg config.Config, name string, opts Reb
 	}
 	defer op.Close()
 	if opts.BatchMax <= 0 {
-		opts.BatchMax = cfg.ProjectorBatchMax
+		opts.BatchMax = RebuildBatchMax
 	}
 	var list []projection.Projector
 	if name == "all" {
@@ -150,7 +159,7 @@ func rebuildOne(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, proj
 		return res, err
 	}
 	defer shadowPool.Close()
-	client, err := newKafkaClient(cfg, "oof-rebuild-"+proj.Name())
+	client, err := newRebuildClient(cfg, "oof-rebuild-"+proj.Name(), opts.BatchMax)
 	if err != nil {
 		return res, err
 	}
@@ -190,6 +199,26 @@ func rebuildOne(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, proj
 	return res, nil
 }
 
+// newRebuildClient is the platform's Kafka client with room for a whole
+// batch per partition: CatchUp takes what is buffered, so the buffer (256
+// by default) would cap every transaction, and larger fetches keep it full
+// while the previous batch is applied.
+func newRebuildClient(cfg config.Config, clientID string, batch int) (sarama.Client, error) {
+	sc, err := eventlog.NewSaramaConfig(eventlog.Options{
+		Brokers: cfg.KafkaBrokers, Version: cfg.KafkaVersion, ClientID: clientID, ProduceTimeout: cfg.ProduceTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	sc.ChannelBufferSize = max(sc.ChannelBufferSize, batch)
+	sc.Consumer.Fetch.Default = 4 << 20
+	client, err := sarama.NewClient(cfg.KafkaBrokers, sc)
+	if err != nil {
+		return nil, fmt.Errorf("kafka %v: %w", cfg.KafkaBrokers, err)
+	}
+	return client, nil
+}
+
 // partitionKey names a topic's partition.
 type partitionKey struct {
 	topic     string
@@ -217,22 +246,36 @@ func topicEnds(client sarama.Client, topics []string) (map[partitionKey]int64, e
 // builder applies ranges of the projector's partitions to the shadow and
 // counts them for the progress report.
 type builder struct {
-	runner      *projection.Runner
-	consumer    sarama.Consumer
-	opts        RebuildOptions
-	proj        string
+	runner   *projection.Runner
+	consumer sarama.Consumer
+	opts     RebuildOptions
+	proj     string
+
+	mu          sync.Mutex // partitions are applied concurrently
 	phase       string
 	done, total int64
 }
 
 func (b *builder) report(phase string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reportLocked(phase)
+}
+
+func (b *builder) reportLocked(phase string) {
 	b.phase = phase
 	if b.opts.Progress != nil {
 		b.opts.Progress(RebuildProgress{Projector: b.proj, Phase: phase, Done: b.done, Total: b.total})
 	}
 }
 
-// run applies every partition up to its entry in until.
+// rebuildPartitionsAtOnce bounds how many partitions a rebuild applies
+// concurrently.
+const rebuildPartitionsAtOnce = 8
+
+// run applies every partition up to its entry in until, several at once
+// (as the live projector's consumer group does): one partition's decoding
+// overlaps another's database round trip.
 func (b *builder) run(ctx context.Context, phase string, until map[partitionKey]int64) error {
 	for k, end := range until {
 		from, err := b.runner.Position(ctx, k.topic, k.partition)
@@ -242,19 +285,23 @@ func (b *builder) run(ctx context.Context, phase string, until map[partitionKey]
 		b.total += max(0, end-from)
 	}
 	b.report(phase)
+	g, gctx := errgroup.WithContext(ctx)
+	// Bounded: each partition in flight holds a batch and a 4 MiB fetch.
+	g.SetLimit(rebuildPartitionsAtOnce)
 	for k, end := range until {
-		err := b.runner.CatchUp(ctx, b.consumer, k.topic, k.partition, end, func(n int) {
-			b.done += int64(n)
-			b.report(phase)
-			if b.opts.Pause > 0 {
-				time.Sleep(b.opts.Pause)
-			}
+		g.Go(func() error {
+			return b.runner.CatchUp(gctx, b.consumer, k.topic, k.partition, end, func(n int) {
+				b.mu.Lock()
+				b.done += int64(n)
+				b.reportLocked(phase)
+				b.mu.Unlock()
+				if b.opts.Pause > 0 {
+					time.Sleep(b.opts.Pause)
+				}
+			})
 		})
-		if err != nil {
-			return err
-		}
 	}
-	return nil
+	return g.Wait()
 }
 
 // isRetryableSwap: the swap lost a race with the live projector (a

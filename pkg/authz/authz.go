@@ -51,5 +51,21 @@ func CanChangeSession(p auth.Principal, host, gameOwner string, members []string
 	return false
 }
 
+// CanWatchMatch: who may replay a finished match (oof.ops.v1 ReplayMatch):
+// its players, its host, the game's owner and admins. Unlike changing a
+// session, game instances (the service role) are not included: a replay
+// is for people who took part or own the game.
+func CanWatchMatch(p auth.Principal, host, gameOwner string, players []string) bool {
+	if IsAdmin(p) || p.UserID == host || p.UserID == gameOwner {
+		return true
+	}
+	for _, m := range players {
+		if m == p.UserID {
+			return true
+		}
+	}
+	return false
+}
+
 // Denied is the one error every refused action returns.
 func Denied(what string) error { return apperr.PermissionDenied("not allowed to " + what) }

@@ -23,11 +23,16 @@ type Live struct {
 	// heartbeat (an open stream heartbeats every third of it): how long a
 	// crashed instance's or broken conn's members linger.
 	PresenceTTL time.Duration
+	// Retention is how long oof.live.v1 keeps records (its retention.ms,
+	// set at topic creation and at every start when it differs). The other
+	// topics keep theirs forever.
+	Retention time.Duration
 }
 
 // DefaultLive is used when nothing is configured.
 func DefaultLive() Live {
-	return Live{Rate: 20, Burst: 40, Window: 1000, Expiry: 24 * time.Hour, Buffer: 256, MaxEventBytes: 16 << 10, PresenceTTL: 30 * time.Second}
+	return Live{Rate: 20, Burst: 40, Window: 1000, Expiry: 24 * time.Hour, Buffer: 256, MaxEventBytes: 16 << 10, PresenceTTL: 30 * time.Second,
+		Retention: 7 * 24 * time.Hour}
 }
 
 func (r *reader) live() Live {
@@ -40,5 +45,6 @@ func (r *reader) live() Live {
 		Buffer:        r.integer("OOF_LIVE_BUFFER", d.Buffer, 1, 100_000),
 		MaxEventBytes: r.integer("OOF_LIVE_MAX_EVENT_BYTES", d.MaxEventBytes, 256, 1<<20),
 		PresenceTTL:   r.duration("OOF_PRESENCE_TTL", d.PresenceTTL),
+		Retention:     r.duration("OOF_LIVE_RETENTION", d.Retention),
 	}
 }

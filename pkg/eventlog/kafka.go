@@ -3,6 +3,7 @@ package eventlog
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -73,9 +74,23 @@ type TopicSpec struct {
 	Partitions int32
 	// Compact keeps only the newest record per key (for state topics).
 	Compact bool
+	// Retention is how long records are kept; 0 keeps them forever
+	// (retention.ms=-1), as the topics that are the log of record must.
+	Retention time.Duration
 }
 
-// EnsureTopics creates missing topics; existing ones are left as they are.
+// retentionMs is the topic's retention.ms value.
+func (s TopicSpec) retentionMs() string {
+	if s.Retention <= 0 {
+		return "-1" // the log is the source of truth: keep it
+	}
+	return strconv.FormatInt(s.Retention.Milliseconds(), 10)
+}
+
+// EnsureTopics creates missing topics, and sets retention.ms on existing
+// ones whose value differs from their spec's (a changed
+// OOF_LIVE_RETENTION takes effect at the next start; other settings of an
+// existing topic are left as they are).
 func EnsureTopics(admin sarama.ClusterAdmin, replication int16, specs []TopicSpec) error {
 	existing, err := admin.ListTopics()
 	if err != nil {
@@ -83,13 +98,16 @@ func EnsureTopics(admin sarama.ClusterAdmin, replication int16, specs []TopicSpe
 	}
 	for _, s := range specs {
 		if _, ok := existing[s.Name]; ok {
+			if err := ensureRetention(admin, s); err != nil {
+				return err
+			}
 			continue
 		}
 		cleanup := "delete"
 		if s.Compact {
 			cleanup = "compact"
 		}
-		retention := "-1" // the log is the source of truth: keep it
+		retention := s.retentionMs()
 		detail := &sarama.TopicDetail{
 			NumPartitions:     s.Partitions,
 			ReplicationFactor: replication,
@@ -106,4 +124,38 @@ func EnsureTopics(admin sarama.ClusterAdmin, replication int16, specs []TopicSpe
 		}
 	}
 	return nil
+}
+
+// ensureRetention sets an existing topic's retention.ms to its spec's when
+// it differs (one describe per topic at start; an alter only on change).
+func ensureRetention(admin sarama.ClusterAdmin, s TopicSpec) error {
+	want := s.retentionMs()
+	got, err := TopicConfig(admin, s.Name, "retention.ms")
+	if err != nil {
+		return err
+	}
+	if got == want {
+		return nil
+	}
+	err = admin.IncrementalAlterConfig(sarama.TopicResource, s.Name, map[string]sarama.IncrementalAlterConfigsEntry{
+		"retention.ms": {Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &want},
+	}, false)
+	if err != nil {
+		return fmt.Errorf("set retention.ms of %s to %s: %w", s.Name, want, err)
+	}
+	return nil
+}
+
+// TopicConfig reads one setting of a topic ("" when the broker has none).
+func TopicConfig(admin sarama.ClusterAdmin, topic, name string) (string, error) {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{name}})
+	if err != nil {
+		return "", fmt.Errorf("describe %s of %s: %w", name, topic, err)
+	}
+	for _, e := range entries {
+		if e.Name == name {
+			return e.Value, nil
+		}
+	}
+	return "", nil
 }

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -223,12 +224,27 @@ func TestProduceConsumeRoundTrip(t *testing.T) {
 	}
 }
 
-// fakeAdmin records CreateTopic calls.
+// fakeAdmin records CreateTopic calls and keeps existing topics'
+// retention.ms.
 type fakeAdmin struct {
 	sarama.ClusterAdmin
 	existing  map[string]sarama.TopicDetail
 	createErr error
 	created   map[string]*sarama.TopicDetail
+	retention map[string]string // existing topics' retention.ms
+	altered   map[string]string
+}
+
+func (f *fakeAdmin) DescribeConfig(r sarama.ConfigResource) ([]sarama.ConfigEntry, error) {
+	return []sarama.ConfigEntry{{Name: "retention.ms", Value: f.retention[r.Name]}}, nil
+}
+
+func (f *fakeAdmin) IncrementalAlterConfig(_ sarama.ConfigResourceType, name string, e map[string]sarama.IncrementalAlterConfigsEntry, _ bool) error {
+	if f.altered == nil {
+		f.altered = map[string]string{}
+	}
+	f.altered[name] = *e["retention.ms"].Value
+	return nil
 }
 
 func (f *fakeAdmin) ListTopics() (map[string]sarama.TopicDetail, error) { return f.existing, nil }
@@ -242,13 +258,22 @@ func (f *fakeAdmin) CreateTopic(name string, d *sarama.TopicDetail, _ bool) erro
 }
 
 func TestEnsureTopics(t *testing.T) {
-	admin := &fakeAdmin{existing: map[string]sarama.TopicDetail{"old.v1": {}}}
-	specs := []TopicSpec{{Name: "old.v1", Partitions: 1}, {Name: "oof.user.v1", Partitions: 6}, {Name: "state.v1", Partitions: 3, Compact: true}}
+	admin := &fakeAdmin{existing: map[string]sarama.TopicDetail{"old.v1": {}, "live.v1": {}, "kept.v1": {}},
+		retention: map[string]string{"old.v1": "-1", "live.v1": "604800000", "kept.v1": "60000"}}
+	specs := []TopicSpec{{Name: "old.v1", Partitions: 1}, {Name: "oof.user.v1", Partitions: 6}, {Name: "state.v1", Partitions: 3, Compact: true},
+		{Name: "live.v1", Partitions: 1, Retention: 2 * time.Hour}, {Name: "kept.v1", Partitions: 1}, {Name: "new-live.v1", Partitions: 2, Retention: time.Minute}}
 	if err := EnsureTopics(admin, 3, specs); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := admin.created["old.v1"]; ok || len(admin.created) != 2 {
-		t.Fatalf("created %v; existing topics must be left alone", admin.created)
+	if _, ok := admin.created["old.v1"]; ok || len(admin.created) != 3 {
+		t.Fatalf("created %v; existing topics must not be created again", admin.created)
+	}
+	// Only a differing retention.ms of an existing topic is set.
+	if want := map[string]string{"live.v1": "7200000", "kept.v1": "-1"}; !reflect.DeepEqual(admin.altered, want) {
+		t.Fatalf("altered retention.ms %v, want %v", admin.altered, want)
+	}
+	if r := *admin.created["new-live.v1"].ConfigEntries["retention.ms"]; r != "60000" {
+		t.Fatalf("new-live.v1 created with retention.ms %s, want 60000", r)
 	}
 	for name, policy := range map[string]string{"oof.user.v1": "delete", "state.v1": "compact"} {
 		d := admin.created[name]

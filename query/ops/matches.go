@@ -10,6 +10,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
+
+	gamepb "github.com/oof-gg/platform/api/gen/v1/api/game"
 
 	"github.com/oof-gg/platform/pkg/apperr"
 )
@@ -42,6 +45,42 @@ func (m Match) EventCount() int64 {
 		n += m.Live.Count
 	}
 	return n
+}
+
+// Spectators are who may watch a session's replay besides admins
+// (authz.CanWatchMatch): its players (from the session's current
+// snapshot), host and game owner.
+type Spectators struct {
+	Host, GameOwner string
+	Players         []string
+}
+
+// Spectators reads them for a session, finished or not; ok is false when
+// there is no such session.
+func (q *Matches) Spectators(ctx context.Context, sessionID string) (Spectators, bool, error) {
+	if _, err := uuid.Parse(sessionID); err != nil || len(sessionID) != 36 {
+		return Spectators{}, false, apperr.Invalid("session_id", "must be a session id (UUID)")
+	}
+	var sp Spectators
+	var snap []byte
+	var owner *string
+	err := q.Pool.QueryRow(ctx, `SELECT s.host_id, s.snapshot, g.owner_id FROM sessions s
+		LEFT JOIN games g ON g.id = s.game_id WHERE s.id = $1::uuid`, sessionID).Scan(&sp.Host, &snap, &owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Spectators{}, false, nil
+	}
+	if err != nil {
+		return Spectators{}, false, err
+	}
+	if owner != nil {
+		sp.GameOwner = *owner
+	}
+	s := &gamepb.Session{}
+	if err := proto.Unmarshal(snap, s); err != nil {
+		return Spectators{}, false, apperr.Internal("session snapshot", err)
+	}
+	sp.Players = s.GetUserIds()
+	return sp, true, nil
 }
 
 // MatchFilter narrows ListMatches; zero fields do not filter.

@@ -36,8 +36,19 @@ func ReadMatch(ctx context.Context, client sarama.Client, m Match) ([]*sarama.Co
 		}
 		out = append(out, recs...)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return EventTime(out[i]).Before(EventTime(out[j])) })
-	return out, nil
+	// Each record's time is read once (parsing headers in the comparison
+	// cost n·log n parses: seconds for a long match).
+	at := make([]time.Time, len(out))
+	idx := make([]int, len(out))
+	for i, m := range out {
+		at[i], idx[i] = EventTime(m), i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return at[idx[i]].Before(at[idx[j]]) })
+	sorted := make([]*sarama.ConsumerMessage, len(out))
+	for i, k := range idx {
+		sorted[i] = out[k]
+	}
+	return sorted, nil
 }
 
 func readRange(ctx context.Context, client sarama.Client, consumer sarama.Consumer, r Range, sessionID string) ([]*sarama.ConsumerMessage, error) {

@@ -83,6 +83,7 @@ func ConfigEnv(cfg config.Config) []string {
 		"OOF_PRESENCE_TTL=" + d(cfg.Live.PresenceTTL),
 		"OOF_OTLP_ENDPOINT=" + cfg.Tracing.OTLPEndpoint,
 		"OOF_TRACE_SAMPLE_RATIO=" + strconv.FormatFloat(cfg.Tracing.SampleRatio, 'g', -1, 64),
+		"OOF_LIVE_RETENTION=" + d(cfg.Live.Retention),
 	}
 }
 

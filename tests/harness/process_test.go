@@ -35,7 +35,7 @@ func TestConfigEnvRoundTrips(t *testing.T) {
 	cfg.TrustProxyHeaders, cfg.TwitchValidateURL, cfg.TwitchClientIDs = true, "http://127.0.0.1:7/v", []string{"app-1", "app-2"}
 	cfg.Quotas = config.Quotas{OpenSessionsPerUser: 2, SessionReservePercent: 0, EntitiesPerSession: 3, EntityBytesPerSession: 1 << 20}
 	cfg.MatchTicketTTL, cfg.MatchMaxWait = 7*time.Second, 11*time.Second
-	cfg.Live = config.Live{Rate: 5, Burst: 6, Window: 70, Expiry: time.Hour, Buffer: 8, MaxEventBytes: 4096, PresenceTTL: 3 * time.Second}
+	cfg.Live = config.Live{Rate: 5, Burst: 6, Window: 70, Expiry: time.Hour, Buffer: 8, MaxEventBytes: 4096, PresenceTTL: 3 * time.Second, Retention: 48 * time.Hour}
 	cfg.Tracing = config.Tracing{OTLPEndpoint: "http://127.0.0.1:4317", SampleRatio: 0.25}
 	cfg.CORSAllowedOrigins, cfg.StreamAuthRecheck = []string{"https://play.oof.gg", "https://*.oof.gg"}, 3*time.Second
 
