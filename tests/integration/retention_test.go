@@ -1,7 +1,9 @@
 package integration
 
 import (
+	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,11 +28,20 @@ func TestTopicRetention(t *testing.T) {
 	cfg.Live.Retention = 3 * time.Hour
 	retention := func(topic string) string {
 		t.Helper()
-		v, err := eventlog.TopicConfig(admin, cfg.Topic(topic), "retention.ms")
-		if err != nil {
-			t.Fatal(err)
+		// A topic just created may not be known to every part of the broker
+		// yet (UNKNOWN_TOPIC_OR_PARTITION for a moment): ask again briefly.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			v, err := eventlog.TopicConfig(admin, cfg.Topic(topic), "retention.ms")
+			if err == nil {
+				return v
+			}
+			unknown := errors.Is(err, sarama.ErrUnknownTopicOrPartition) || strings.Contains(err.Error(), "does not exist")
+			if !unknown || time.Now().After(deadline) {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		return v
 	}
 	ms := func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 	core := []string{platform.TopicUser, platform.TopicGame, platform.TopicSession, platform.TopicEntity, platform.TopicPlayer}
