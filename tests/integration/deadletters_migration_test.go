@@ -5,11 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oof-gg/platform/migrations"
 	"github.com/oof-gg/platform/pkg/projection"
 )
 
@@ -18,24 +13,7 @@ import (
 // their old shape.
 func TestDeadLetterMigrationKeepsOldRows(t *testing.T) {
 	ctx := testCtx(t)
-	url, err := env.CreateDatabase(ctx, "dlmig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	defer sqlDB.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(ctx, 8); err != nil {
-		t.Fatal(err)
-	}
+	pool, provider := migratingDB(t, ctx, "dlmig", 8)
 	failedAt := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	if _, err := pool.Exec(ctx, `INSERT INTO projector_dead_letters
 		(projector, topic, partition, "offset", event_type, error, payload, created_at)

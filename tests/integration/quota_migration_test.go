@@ -2,12 +2,6 @@ package integration
 
 import (
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oof-gg/platform/migrations"
 )
 
 // Migration 00016 counts the bytes of the live entities that sessions
@@ -15,24 +9,7 @@ import (
 // exact on an existing database; its Down migration drops the count.
 func TestEntityBytesMigrationCountsExistingEntities(t *testing.T) {
 	ctx := testCtx(t)
-	url, err := env.CreateDatabase(ctx, "bytesmig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	defer sqlDB.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(ctx, 15); err != nil {
-		t.Fatal(err)
-	}
+	pool, provider := migratingDB(t, ctx, "bytesmig", 15)
 	// s1 has a counter row (from 00012), s2 none; dead entities do not count.
 	if _, err := pool.Exec(ctx, `INSERT INTO command_aggregates (kind, id, parent_id, owner_id, live, version, state) VALUES
 		('entity', 'e1', 's1', 'u', true, 1, '\x0102030405'),

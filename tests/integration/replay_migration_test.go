@@ -2,12 +2,6 @@ package integration
 
 import (
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oof-gg/platform/migrations"
 )
 
 // Migration 00035 gives sessions and matches recorded before it their
@@ -15,24 +9,7 @@ import (
 // removes what it added, so it can be applied again.
 func TestReplayMigrationCountsExistingMatches(t *testing.T) {
 	ctx := testCtx(t)
-	url, err := env.CreateDatabase(ctx, "replaymig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	defer sqlDB.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(ctx, 34); err != nil {
-		t.Fatal(err)
-	}
+	pool, provider := migratingDB(t, ctx, "replaymig", 34)
 	const id = "00000000-0000-4000-8000-0000000000a1"
 	if _, err := pool.Exec(ctx, `INSERT INTO sessions (id, game_id, host_id, state, version, snapshot, kafka_partition,
 		first_offset, created_at, updated_at) VALUES ($1, $1, 'h', 3, 4, '\x', 1, 7, now(), now())`, id); err != nil {

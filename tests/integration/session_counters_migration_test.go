@@ -3,12 +3,6 @@ package integration
 import (
 	"slices"
 	"testing"
-
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/pressly/goose/v3"
-
-	"github.com/oof-gg/platform/migrations"
 )
 
 // Migration 00044 counts the live sessions that games and their hosts
@@ -16,24 +10,7 @@ import (
 // ended sessions do not count, and its Down migration drops the counters.
 func TestSessionCountersMigrationCountsLiveSessions(t *testing.T) {
 	ctx := testCtx(t)
-	url, err := env.CreateDatabase(ctx, "sesscount")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	defer sqlDB.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.FS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := provider.UpTo(ctx, 43); err != nil {
-		t.Fatal(err)
-	}
+	pool, provider := migratingDB(t, ctx, "sesscount", 43)
 	if _, err := pool.Exec(ctx, `INSERT INTO command_aggregates (kind, id, parent_id, owner_id, live, version, state) VALUES
 		('session', 's1', 'g1', 'alice', true, 1, ''),
 		('session', 's2', 'g1', 'alice', true, 1, ''),
