@@ -116,14 +116,42 @@ func EnsureTopics(admin sarama.ClusterAdmin, replication int16, specs []TopicSpe
 				"retention.ms":   &retention,
 			},
 		}
-		if err := admin.CreateTopic(s.Name, detail, false); err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			var terr *sarama.TopicError
-			if !(errors.As(err, &terr) && terr.Err == sarama.ErrTopicAlreadyExists) {
-				return fmt.Errorf("create topic %s: %w", s.Name, err)
-			}
+		if err := createTopic(admin, s.Name, detail); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// createAttempts bounds how often a topic's creation is tried. A broker
+// under load can take longer than the client's read timeout to create one
+// (the controller writes its metadata and the partitions' logs): the
+// request then times out on our side though it may well have succeeded,
+// and a start-up must not fail for that.
+const createAttempts = 5
+
+// createTopic creates a topic, trying again after a failure; a topic that
+// already exists (made by an earlier attempt or another process) is done.
+func createTopic(admin sarama.ClusterAdmin, name string, detail *sarama.TopicDetail) error {
+	var err error
+	for attempt := 1; attempt <= createAttempts; attempt++ {
+		err = admin.CreateTopic(name, detail, false)
+		if err == nil || alreadyExists(err) {
+			return nil
+		}
+		if attempt < createAttempts {
+			time.Sleep(time.Duration(attempt) * createRetryPause)
+		}
+	}
+	return fmt.Errorf("create topic %s (%d attempts): %w", name, createAttempts, err)
+}
+
+// createRetryPause is the first pause between attempts (it grows linearly).
+var createRetryPause = 500 * time.Millisecond
+
+func alreadyExists(err error) bool {
+	var terr *sarama.TopicError
+	return errors.Is(err, sarama.ErrTopicAlreadyExists) || (errors.As(err, &terr) && terr.Err == sarama.ErrTopicAlreadyExists)
 }
 
 // ensureRetention sets an existing topic's retention.ms to its spec's when
