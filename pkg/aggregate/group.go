@@ -49,6 +49,21 @@ type commitRequest struct {
 	err     error
 	retries int
 	done    chan struct{}
+	// after are the requests ahead of this one in the group where its
+	// statement failed. Its failure is told only once they are settled:
+	// it may have failed on what they wrote (a twin's idempotency key, an
+	// id or a cap they took), and one by one they would have committed
+	// before it ran, so its caller must be able to read their outcome.
+	after []*commitRequest
+}
+
+func (r *commitRequest) settled() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // commit queues steps and waits for the group transaction that carries
@@ -71,34 +86,73 @@ func (g *groupCommitter) commit(ctx context.Context, steps []db.Step) error {
 // time: groups then never wait on each other's locks, and while one
 // commits the next fills up.
 func (g *groupCommitter) drain(ctx context.Context) {
+	var failed []*commitRequest // failures not yet told (see commitRequest.after)
 	for {
 		g.mu.Lock()
 		n := min(len(g.waiting), groupMax)
 		if n == 0 {
 			g.draining = false
 			g.mu.Unlock()
+			// Every request ahead of a failed one is settled by now: it
+			// was either settled or sent again, and nothing waits.
+			settleFailed(failed)
 			return
 		}
 		group := g.waiting[:n:n]
 		g.waiting = g.waiting[n:]
 		g.mu.Unlock()
 
-		again := g.commitGroup(ctx, group)
+		again, failure := g.commitGroup(ctx, group)
+		if failure != nil {
+			failed = append(failed, failure)
+		}
 		if len(again) > 0 {
 			g.mu.Lock()
 			g.waiting = append(again, g.waiting...)
 			g.mu.Unlock()
 		}
+		failed = settleFailed(failed)
 	}
 }
 
+// settleFailed tells the failed requests whose predecessors are settled
+// and returns those still waiting for theirs. A predecessor may itself be
+// a failed request told in this call, hence the passes.
+func settleFailed(failed []*commitRequest) []*commitRequest {
+	for progress := true; progress; {
+		progress = false
+		waiting := failed[:0]
+		for _, req := range failed {
+			if !allSettled(req.after) {
+				waiting = append(waiting, req)
+				continue
+			}
+			req.after = nil
+			close(req.done)
+			progress = true
+		}
+		failed = waiting
+	}
+	return failed
+}
+
+func allSettled(reqs []*commitRequest) bool {
+	for _, r := range reqs {
+		if !r.settled() {
+			return false
+		}
+	}
+	return true
+}
+
 // commitGroup sends one group transaction and settles its requests; it
-// returns those to send again in a new one.
-func (g *groupCommitter) commitGroup(ctx context.Context, group []*commitRequest) []*commitRequest {
+// returns those to send again in a new one, and the request whose
+// statement failed, if one did, to be settled once those ahead of it are.
+func (g *groupCommitter) commitGroup(ctx context.Context, group []*commitRequest) (again []*commitRequest, failure *commitRequest) {
 	conn, err := g.pool.Acquire(ctx)
 	if err != nil {
 		settle(group, storeErr(err))
-		return nil
+		return nil, nil
 	}
 	// A connection left inside a transaction is closed by the pool on
 	// release, which rolls it back.
@@ -117,7 +171,7 @@ func (g *groupCommitter) commitGroup(ctx context.Context, group []*commitRequest
 	_ = br.Close()
 	if failed < 0 && err == nil {
 		settle(group, nil)
-		return nil
+		return nil, nil
 	}
 	if c := conn.Conn().PgConn(); !c.IsClosed() && c.TxStatus() != 'I' {
 		_, _ = conn.Exec(ctx, `ROLLBACK`)
@@ -125,17 +179,19 @@ func (g *groupCommitter) commitGroup(ctx context.Context, group []*commitRequest
 	if failed < 0 {
 		// Nobody's statement failed: the whole transaction did.
 		if retryable(err) {
-			return retryAll(group, err)
+			return retryAll(group, err), nil
 		}
 		settle(group, storeErr(err))
-		return nil
+		return nil, nil
 	}
-	settle(group[failed:failed+1], stepErr)
+	failure = group[failed]
+	failure.err = stepErr
+	failure.after = group[:failed:failed]
 	// The others changed nothing (the transaction rolled back); they go
 	// again, in their order, ahead of whatever arrived meanwhile.
-	again := make([]*commitRequest, 0, len(group)-1)
+	again = make([]*commitRequest, 0, len(group)-1)
 	again = append(again, group[:failed]...)
-	return append(again, group[failed+1:]...)
+	return append(again, group[failed+1:]...), failure
 }
 
 // readGroup reads a group's results. failed is the index of the request

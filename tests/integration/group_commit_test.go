@@ -147,3 +147,39 @@ func TestLockingTransactionAfterGroup(t *testing.T) {
 		t.Fatalf("after a locked update: %+v, %v", got, err)
 	}
 }
+
+// A command that loses to another of its own group (twins creating one id)
+// is told so only after the winner committed: one by one, the winner would
+// have committed first, and the loser's caller reads the winner's outcome
+// right away (what an idempotent retry does).
+func TestGroupCommitLoserSeesTheWinner(t *testing.T) {
+	ctx := testCtx(t)
+	_, pool := migratedDatabase(t, ctx, "grouptwins")
+	store := aggregate.NewStore(pool)
+	const rounds, twins = 200, 8
+	for round := range rounds {
+		id := fmt.Sprintf("twin%d", round)
+		var wg sync.WaitGroup
+		errs := make(chan error, twins)
+		for range twins {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := store.InTx(ctx, func(tx aggregate.Tx) error {
+					return tx.Save(ctx, aggregate.Record{Kind: aggregate.KindGame, ID: id, Owner: "u", Live: true, State: []byte("s")}, 0)
+				})
+				if err == nil {
+					return
+				}
+				if _, lerr := store.Load(ctx, aggregate.KindGame, id); lerr != nil {
+					errs <- fmt.Errorf("round %d: told %v, but the winner is not readable: %v", round, err, lerr)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+}
