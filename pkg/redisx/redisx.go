@@ -33,6 +33,7 @@ func (k Keys) Prefix() string { return k.prefix }
 
 // Connect opens a client and checks it answers within timeout.
 func Connect(ctx context.Context, addr string, timeout time.Duration) (*redis.Client, error) {
+	RouteClientLogs()
 	c := redis.NewClient(&redis.Options{
 		Addr:         addr,
 		DialTimeout:  2 * time.Second,
