@@ -19,13 +19,17 @@ type cpuSample struct {
 	at          time.Time
 	self        time.Duration
 	busy, steal time.Duration
+	services    [numServices]time.Duration
 	ok          bool // /proc/stat was readable
 }
 
 // cpuUse is the average number of CPUs in use between two samples.
 type cpuUse struct {
 	self, others, steal float64
-	ok                  bool
+	// services splits others by service (PostgreSQL, Kafka, Redis); what
+	// is left of others is anything else on the machine.
+	services [numServices]float64
+	ok       bool
 }
 
 func sampleCPU() cpuSample {
@@ -38,6 +42,14 @@ func sampleCPU() cpuSample {
 	return s
 }
 
+// sampleCPUServices is sampleCPU plus each service's processes: a walk of
+// /proc, so only for a measurement's bounds, not settle's polling.
+func sampleCPUServices() cpuSample {
+	s := sampleCPU()
+	s.services = serviceCPU()
+	return s
+}
+
 func (a cpuSample) until(b cpuSample) cpuUse {
 	wall := b.at.Sub(a.at).Seconds()
 	if !a.ok || !b.ok || wall <= 0 {
@@ -45,7 +57,20 @@ func (a cpuSample) until(b cpuSample) cpuUse {
 	}
 	self := (b.self - a.self).Seconds() / wall
 	busy := (b.busy - a.busy).Seconds() / wall
-	return cpuUse{self: self, others: max(0, busy-self), steal: (b.steal - a.steal).Seconds() / wall, ok: true}
+	u := cpuUse{self: self, others: max(0, busy-self), steal: (b.steal - a.steal).Seconds() / wall, ok: true}
+	for i := range u.services {
+		u.services[i] = max(0, (b.services[i]-a.services[i]).Seconds()/wall)
+	}
+	return u
+}
+
+// otherCPU is what the machine used besides this process and the services.
+func (u cpuUse) otherCPU() float64 {
+	rest := u.others
+	for _, v := range u.services {
+		rest -= v
+	}
+	return max(0, rest)
 }
 
 // clockTick is USER_HZ, 100 on every Linux architecture Go supports.

@@ -83,22 +83,48 @@ func fmtRatio(v float64) string {
 // cpuTable shows how busy the machine was during each measurement, so a
 // noisy neighbour or a hungry broker is visible next to the numbers.
 func cpuTable(results []result) string {
-	rows := [][]string{{"scenario", "oofbench (client + platform)", "rest of machine", "idle", "steal", "ops/s per oofbench CPU"}}
+	head := []string{"scenario", "oofbench (client + platform)"}
+	head = append(head, serviceNames[:]...)
+	head = append(head, "other", "idle", "steal", "ops/s per oofbench CPU", "CPU ms per op")
+	rows := [][]string{head}
 	n := float64(runtime.NumCPU())
 	cpus := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 	for _, r := range results {
 		if !r.cpu.ok {
 			continue
 		}
-		rows = append(rows, []string{r.name, cpus(r.cpu.self), cpus(r.cpu.others),
-			cpus(max(0, n-r.cpu.self-r.cpu.others-r.cpu.steal)), cpus(r.cpu.steal), perCPU(r)})
+		row := []string{r.name, cpus(r.cpu.self)}
+		for _, v := range r.cpu.services {
+			row = append(row, cpus(v))
+		}
+		row = append(row, cpus(r.cpu.otherCPU()), cpus(max(0, n-r.cpu.self-r.cpu.others-r.cpu.steal)),
+			cpus(r.cpu.steal), perCPU(r), msPerOp(r))
+		rows = append(rows, row)
 	}
 	if len(rows) == 1 {
 		return ""
 	}
-	return fmt.Sprintf("\nCPUs in use during each measurement, of %d (rest of machine = PostgreSQL, Redis, Kafka and anything else running;\n"+
-		"a busy rest of machine during the raw hash rate makes the Login ratio unreliable):\n\n", int(n)) +
-		markdown(rows, map[int]bool{1: true, 2: true, 3: true, 4: true, 5: true})
+	numeric := map[int]bool{}
+	for i := 1; i < len(head); i++ {
+		numeric[i] = true
+	}
+	return fmt.Sprintf("\nCPUs in use during each measurement, of %d: this process, each service's processes, and anything else\n"+
+		"(a busy `other` during the raw hash rate makes the Login ratio unreliable). CPU ms per op = (oofbench + services) ÷ ops/s:\n\n", int(n)) +
+		markdown(rows, numeric)
+}
+
+// msPerOp is the CPU time one operation cost this process and the
+// services together: the number a 2-core machine's throughput is bound by.
+func msPerOp(r result) string {
+	ops := r.opsPerSec()
+	if ops <= 0 {
+		return "—"
+	}
+	used := r.cpu.self
+	for _, v := range r.cpu.services {
+		used += v
+	}
+	return strconv.FormatFloat(used/ops*1000, 'f', 3, 64)
 }
 
 // perCPU is throughput per CPU this process used: less sensitive than ops/s

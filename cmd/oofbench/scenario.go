@@ -146,10 +146,10 @@ func run(ctx context.Context, s scenario, o options) result {
 	measureUntil := measureFrom.Add(duration)
 	stats := make([]workerStats, conc)
 	cpuStart := make(chan cpuSample, 1)
-	time.AfterFunc(time.Until(measureFrom), func() { cpuStart <- sampleCPU() })
+	time.AfterFunc(time.Until(measureFrom), func() { cpuStart <- sampleCPUServices() })
 	if s.drive != nil {
 		d := s.drive(ctx, start, measureFrom, measureUntil)
-		r.cpu = (<-cpuStart).until(sampleCPU())
+		r.cpu = (<-cpuStart).until(sampleCPUServices())
 		r.lat, r.elapsed, r.errors, r.notes = d.lat, d.elapsed, d.errors, d.notes
 		for msg, n := range d.errTexts {
 			r.errTexts[msg] += n
@@ -201,7 +201,7 @@ func run(ctx context.Context, s scenario, o options) result {
 		}()
 	}
 	wg.Wait()
-	r.cpu = (<-cpuStart).until(sampleCPU())
+	r.cpu = (<-cpuStart).until(sampleCPUServices())
 	last := measureFrom
 	for _, st := range stats {
 		r.lat = append(r.lat, st.lat...)
