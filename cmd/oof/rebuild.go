@@ -21,10 +21,13 @@ const rebuildUsage = `usage:
   oof rebuild PROJECTOR|all [-restart] [-batch=N] [-pause=DURATION]
       build the projector's read model again from offset 0 into a shadow
       schema while reads keep using the live tables, then swap it in with
-      one transaction and print each table's checksum before and after;
-      "all" rebuilds every PostgreSQL-only projector (the Redis-mirroring
-      ones are listed as skipped). A run interrupted (even kill -9) leaves
-      its shadow, which the next run resumes; -restart drops it instead.
+      one transaction and print each table's checksum before and after.
+      Projectors that mirror into Redis (entities, trending, scores) build
+      PostgreSQL only and copy the new tables into Redis at the swap; the
+      live fan-outs (live, global) are refused, since replaying them would
+      send their events to players again ("all" lists them as skipped).
+      A run interrupted (even kill -9) leaves its shadow, which the next
+      run resumes; -restart drops it instead.
       -batch: records per transaction (default 5000);
       -pause: sleep after each batch, to spare a busy database.
 

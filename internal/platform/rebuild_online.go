@@ -67,12 +67,17 @@ func (s TableSum) Equal() bool { return s.OldRows == s.NewRows && s.OldSum == s.
 // BatchApplier's one write per row) are what keep it near Kafka's read rate.
 const RebuildBatchMax = 5000
 
-// errRedisMirror: these projectors would write the live Redis keys from the
-// shadow, which readers would see. -rebuild (offline) handles them.
-var errRedisMirror = errors.New("mirrors its read model into Redis; online rebuild covers PostgreSQL-only projectors (use -target=projector -rebuild=NAME with the projector stopped)")
+// errRedisMirror: a projector writing Redis keys readers use that it cannot
+// derive from its tables (no projection.Mirrored) would show its shadow's
+// half-built state there. -rebuild (offline) handles it.
+var errRedisMirror = errors.New("mirrors its read model into Redis without a way to copy it from its tables; online rebuild cannot hide its half-built state (use -target=projector -rebuild=NAME with the projector stopped)")
 
-// RebuildOnline rebuilds the named projector, or every PostgreSQL-only one
-// for "all", into a shadow schema and swaps it in.
+// errFanOut: a DirectApplier's Redis streams are the events themselves,
+// which players are sent as they are appended, not a copy of any table.
+var errFanOut = errors.New("fans its records out into the Redis streams players receive, with no PostgreSQL read model to rebuild them from: replaying it would send its events to players again, so it is never rebuilt")
+
+// RebuildOnline rebuilds the named projector, or every one that can be for
+// "all", into a shadow schema and swaps it in.
 func RebuildOnline(ctx context.Context, cfg config.Config, name string, opts RebuildOptions, log *slog.Logger) ([]RebuildResult, error) {
 	op, err := OpenOperator(ctx, cfg, log)
 	if err != nil {
@@ -110,16 +115,34 @@ func RebuildOnline(ctx context.Context, cfg config.Config, name string, opts Reb
 	return results, nil
 }
 
-// onlineRebuildable refuses projectors with a second store: their Apply,
-// hooks or Sync write Redis keys that readers use.
+// onlineRebuildable refuses projectors with a second store that a rebuild
+// cannot keep from readers: the fan-outs, and projectors whose Apply, hooks
+// or Sync write Redis keys readers use unless that Redis state is a copy of
+// their tables (projection.Mirrored: built without it, copied at the swap).
 func onlineRebuildable(proj projection.Projector) error {
+	if _, ok := proj.(projection.DirectApplier); ok {
+		return errFanOut
+	}
+	if _, ok := proj.(projection.Mirrored); ok {
+		return nil
+	}
 	_, hooks := proj.(projection.BatchHooks)
-	_, direct := proj.(projection.DirectApplier)
 	_, syncs := proj.(interface{ Sync(context.Context) error })
-	if hooks || direct || syncs {
+	if hooks || syncs {
 		return errRedisMirror
 	}
 	return nil
+}
+
+// shadowBuilder is the projector that builds the shadow: a Mirrored one
+// without its Redis side, which must not touch the keys readers use while
+// the shadow is incomplete (not even in the Reset that prepareShadow runs
+// to learn its tables); its copy is made at the swap.
+func shadowBuilder(proj projection.Projector) projection.Projector {
+	if m, ok := proj.(projection.Mirrored); ok {
+		return m.PostgresOnly()
+	}
+	return proj
 }
 
 // shadowName is the projector's name for its offsets and dead letters while
@@ -146,7 +169,8 @@ func rebuildOne(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, proj
 		_, _ = lockConn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(hashtext($1))`, "oof-rebuild:"+proj.Name())
 	}()
 
-	s, err := prepareShadow(ctx, pool, proj, opts.Restart)
+	build := shadowBuilder(proj)
+	s, err := prepareShadow(ctx, pool, build, opts.Restart)
 	if err != nil {
 		return res, err
 	}
@@ -169,7 +193,7 @@ func rebuildOne(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, proj
 		return res, err
 	}
 	defer consumer.Close()
-	runner := projection.NewRunner(projection.Renamed(proj, shadowName(proj.Name())), shadowPool, client, "",
+	runner := projection.NewRunner(projection.Renamed(build, shadowName(proj.Name())), shadowPool, client, "",
 		opts.BatchMax, log, projection.WithMaxAttempts(cfg.ProjectorMaxAttempts))
 	b := &builder{runner: runner, consumer: consumer, opts: opts, proj: proj.Name()}
 

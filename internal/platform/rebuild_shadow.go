@@ -176,7 +176,47 @@ func (s *shadow) swapOnce(ctx context.Context, pool *pgxpool.Pool, proj projecti
 	if _, err := tx.Exec(ctx, `DROP SCHEMA `+ident(s.schema)+` CASCADE`); err != nil {
 		return nil, err
 	}
+	if m, ok := proj.(projection.Mirrored); ok {
+		if err := resync(ctx, tx, m); err != nil {
+			return nil, err
+		}
+	}
 	return sums, tx.Commit(ctx)
+}
+
+// resync copies the swapped-in tables (tx sees them under the live names)
+// into the projector's Redis keys, last before the commit, while the live
+// projector is held. It cannot race with the live projector writing Redis:
+//
+//   - A batch applies only after locking its offset row (locked here FOR
+//     UPDATE) or, on a partition with no row yet, when its writes get past
+//     the SHARE locks taken here: it waits for the commit, and so do the
+//     Redis writes scores makes inside the batch (after inserting into
+//     scores). A batch that held them first committed before this
+//     transaction got its locks, Redis writes included. (entities marks
+//     copies pending beside its first write, so a new partition's batch may
+//     mark one meanwhile: a mark only sends readers to PostgreSQL, as no
+//     copy does; Resync keeps it, and that batch's own copy clears it.)
+//   - What is written after a batch's commit (AfterCommit, the Sync at
+//     start) is not held by those locks. trending reads the scores it
+//     copies and writes them in one transaction, holding game_trend until
+//     its ZADD is done: the DROP above waited for any copy of the old
+//     table, and a copy started since waits for the commit and reads the
+//     new table (ZADD GT, and the new table's scores only grow). entities
+//     copies the states its committed batches wrote, not a read of the
+//     table, and never over a newer version: the new table holds each
+//     entity at a version at least as high (it was caught up to the locked
+//     offsets), with the same snapshot at the same version, so a late copy
+//     changes nothing (or is followed by its own later delete).
+//
+// If the commit fails after this, Redis holds the copy of the rebuilt
+// tables (what a replay defines as right) while the old ones stay; the
+// rebuild reports the failure and running it again makes them agree.
+func resync(ctx context.Context, tx pgx.Tx, m projection.Mirrored) error {
+	if err := m.Resync(ctx, tx); err != nil {
+		return fmt.Errorf("copy the new tables into Redis: %w", err)
+	}
+	return nil
 }
 
 // replaceTable drops the live table and moves the shadow's in its place,

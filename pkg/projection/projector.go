@@ -69,6 +69,21 @@ type BatchHooks interface {
 	AfterCommit(ctx context.Context)
 }
 
+// Mirrored is implemented by projectors whose second store (Redis) is a
+// copy of their PostgreSQL tables, so it can be derived from them at any
+// time. An online rebuild (internal/platform, `oof rebuild`) builds the
+// tables alone with PostgresOnly and, in the transaction that swaps the new
+// tables in, copies them into Redis with Resync.
+type Mirrored interface {
+	// PostgresOnly is the projector without its Redis side: Apply, Reset
+	// and its hooks write PostgreSQL only.
+	PostgresOnly() Projector
+	// Resync replaces the Redis copy with a copy of the tables as tx sees
+	// them, so that a reader sees either the old copy or the whole new one
+	// (never part of it).
+	Resync(ctx context.Context, tx pgx.Tx) error
+}
+
 // NotifyChannel is the PostgreSQL channel projectors announce progress on.
 const NotifyChannel = "oof_projection"
 

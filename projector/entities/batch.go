@@ -50,9 +50,14 @@ func (p *Projector) ApplyAll(ctx context.Context, tx pgx.Tx, events []projection
 		affected, err = p.write(gctx, tx, changes)
 		return err
 	})
-	g.Go(func() error { return p.markAllPending(gctx, changes) })
+	if p.rdb != nil {
+		g.Go(func() error { return p.markAllPending(gctx, changes) })
+	}
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("entities projector: %w", err)
+	}
+	if p.rdb == nil {
+		return nil // PostgresOnly: no copy to mark or write
 	}
 	// Only a row this event changed needs mirroring; an event the row is
 	// already past was mirrored by the batch that committed the newer state.

@@ -77,6 +77,9 @@ func (p *Projector) BeforeBatch() {}
 // committed states, so no read of PostgreSQL is needed; the mirror script
 // keeps a newer copy (another owner of the partition during a rebalance).
 func (p *Projector) AfterCommit(ctx context.Context) {
+	if p.rdb == nil {
+		return // PostgresOnly
+	}
 	p.mirrorMu.Lock()
 	defer p.mirrorMu.Unlock()
 	p.mu.Lock()

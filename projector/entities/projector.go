@@ -47,7 +47,8 @@ type Projector struct {
 var _ projection.BatchHooks = (*Projector)(nil)
 
 // New returns a projector reading the full oof.entity.v1 topic name; prefix
-// is the Redis key prefix of the platform.
+// is the Redis key prefix of the platform. With rdb nil it writes the table
+// only (PostgresOnly).
 func New(entityTopic string, pool *pgxpool.Pool, rdb *redis.Client, prefix string, log *slog.Logger) *Projector {
 	return &Projector{topic: entityTopic, pool: pool, rdb: rdb, prefix: prefix,
 		log: log.With("projector", Name), unmirrored: map[string]committed{}}

@@ -44,7 +44,8 @@ type Projector struct {
 	syncMu sync.RWMutex
 }
 
-// New returns a projector reading the full oof.score.v1 topic name.
+// New returns a projector reading the full oof.score.v1 topic name. With
+// rdb nil it writes PostgreSQL only (PostgresOnly).
 func New(scoreTopic string, pool *pgxpool.Pool, rdb *redis.Client, redisPrefix string, log *slog.Logger) *Projector {
 	return &Projector{topic: scoreTopic, pool: pool, rdb: rdb, prefix: redisPrefix, log: log}
 }
@@ -56,6 +57,9 @@ func (p *Projector) Topics() []string { return []string{p.topic} }
 func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `TRUNCATE scores, score_boards, score_board_updates`); err != nil {
 		return err
+	}
+	if p.rdb == nil {
+		return nil
 	}
 	p.syncMu.Lock()
 	defer p.syncMu.Unlock()
@@ -100,8 +104,10 @@ func (p *Projector) apply(ctx context.Context, tx pgx.Tx, events []projection.Ev
 	if len(out.writes) == 0 {
 		return nil
 	}
-	if err := p.mirror(ctx, out); err != nil {
-		return err
+	if p.rdb != nil {
+		if err := p.mirror(ctx, out); err != nil {
+			return err
+		}
 	}
 	if commit != nil {
 		queueSave(commit, out)

@@ -55,6 +55,7 @@ type Projector struct {
 }
 
 // New returns a projector over the session topic; key is the sorted set.
+// With rdb nil it writes game_trend only (PostgresOnly).
 func New(sessionTopic string, pool *pgxpool.Pool, rdb *redis.Client, key string, log *slog.Logger) *Projector {
 	return &Projector{topics: []string{sessionTopic}, pool: pool, rdb: rdb, key: key, log: log, touched: map[string]int64{}}
 }
@@ -65,6 +66,9 @@ func (p *Projector) Topics() []string { return p.topics }
 func (p *Projector) Reset(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, `TRUNCATE game_trend`); err != nil {
 		return err
+	}
+	if p.rdb == nil {
+		return nil
 	}
 	return p.rdb.Del(ctx, p.key).Err()
 }
@@ -98,6 +102,9 @@ func (p *Projector) Apply(ctx context.Context, tx pgx.Tx, env eventlog.Envelope,
 	if err != nil {
 		return fmt.Errorf("trending projector: %w", err)
 	}
+	if p.rdb == nil {
+		return nil // PostgresOnly: nothing to mirror
+	}
 	p.mu.Lock()
 	p.touched[gameID]++
 	p.mu.Unlock()
@@ -111,6 +118,9 @@ func (p *Projector) BeforeBatch() {}
 // AfterCommit copies the committed scores of touched games into Redis and
 // forgets them only once copied, so a Redis error is retried next batch.
 func (p *Projector) AfterCommit(ctx context.Context) {
+	if p.rdb == nil {
+		return // PostgresOnly
+	}
 	p.mu.Lock()
 	seen := make(map[string]int64, len(p.touched))
 	ids := make([]string, 0, len(p.touched))
@@ -140,27 +150,40 @@ func (p *Projector) Sync(ctx context.Context) error {
 	return p.mirror(ctx, `SELECT game_id::text, log_score FROM game_trend`)
 }
 
+// mirror copies the scores query reads into Redis. The read and the ZADD
+// are one read-only transaction, so game_trend stays locked (ACCESS SHARE)
+// until the copy is in Redis: an online rebuild's swap, which drops
+// game_trend and copies the new table (Resync), waits for a mirror that
+// read the old table to finish, and a mirror that starts after the drop
+// waits for the swap's commit and reads the new table. No score of the old
+// table can land in Redis after the swap's copy.
 func (p *Projector) mirror(ctx context.Context, query string, args ...any) error {
 	p.mirrorMu.Lock()
 	defer p.mirrorMu.Unlock()
-	rows, err := p.pool.Query(ctx, query, args...)
+	return pgx.BeginTxFunc(ctx, p.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		members, err := readScores(ctx, tx, query, args...)
+		if err != nil || len(members) == 0 {
+			return err
+		}
+		return p.rdb.ZAddArgs(ctx, p.key, redis.ZAddArgs{GT: true, Members: members}).Err()
+	})
+}
+
+func readScores(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]redis.Z, error) {
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer rows.Close()
 	var members []redis.Z
 	for rows.Next() {
 		var z redis.Z
 		var id string
 		if err := rows.Scan(&id, &z.Score); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		z.Member = id
 		members = append(members, z)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(members) == 0 {
-		return err
-	}
-	return p.rdb.ZAddArgs(ctx, p.key, redis.ZAddArgs{GT: true, Members: members}).Err()
+	return members, rows.Err()
 }
