@@ -200,6 +200,7 @@ func startBench(ctx context.Context, o options) (*bench, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	findServices(in)
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	env, err := harness.Start(sctx, in, func(c *config.Config) {
