@@ -205,9 +205,10 @@ func rebuildSessions(b *bench) scenario {
 			mu.Lock()
 			out.notes = append(out.notes, fmt.Sprintf("%d transactions in the build phase (%.0f records each)",
 				batches["build"]-1, float64(records)/float64(max(1, batches["build"]-1))))
-			out.notes = append(out.notes, fmt.Sprintf("%s records in %v: preparing the shadow %v, build %v, catch-up %v, swap (with checksums) %v",
+			out.notes = append(out.notes, fmt.Sprintf("%s records in %v: preparing the shadow %v, build %v, making it durable %v, catch-up %v, swap (with checksums) %v",
 				fmtInt(int(records)), out.elapsed.Round(time.Millisecond), phases["build"].Sub(t0).Round(time.Millisecond),
-				phases["catch-up"].Sub(phases["build"]).Round(time.Millisecond),
+				phases["durable"].Sub(phases["build"]).Round(time.Millisecond),
+				phases["catch-up"].Sub(phases["durable"]).Round(time.Millisecond),
 				phases["swap"].Sub(phases["catch-up"]).Round(time.Millisecond),
 				t0.Add(out.elapsed).Sub(phases["swap"]).Round(time.Millisecond)))
 			mu.Unlock()

@@ -205,6 +205,10 @@ func rebuildOne(ctx context.Context, cfg config.Config, pool *pgxpool.Pool, proj
 	if err := b.run(ctx, "build", ends); err != nil {
 		return res, err
 	}
+	b.report("durable")
+	if err := s.makeDurable(ctx, pool); err != nil {
+		return res, err
+	}
 	// Phase 2: what arrived meanwhile, without blocking anyone.
 	if ends, err = topicEnds(client, proj.Topics()); err != nil {
 		return res, err

@@ -54,15 +54,23 @@ func prepareShadow(ctx context.Context, pool *pgxpool.Pool, proj projection.Proj
 		if _, err := tx.Exec(ctx, `CREATE SCHEMA `+ident(s.schema)); err != nil {
 			return err
 		}
-		for _, t := range append(append([]string{}, s.tables...), bookkeeping...) {
-			q := fmt.Sprintf(`CREATE TABLE %s (LIKE %s INCLUDING ALL)`, ident(s.schema, t), ident(s.live, t))
+		for _, t := range s.allTables() {
+			q := fmt.Sprintf(`CREATE UNLOGGED TABLE %s (LIKE %s INCLUDING ALL)`, ident(s.schema, t), ident(s.live, t))
 			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+			if err := s.dropDeferredIndexes(ctx, tx, t); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	return s, err
+}
+
+// allTables are the shadow's tables: the read model's and the bookkeeping.
+func (s *shadow) allTables() []string {
+	return append(append([]string{}, s.tables...), bookkeeping...)
 }
 
 // resetTables learns which tables the projector owns by running its Reset
