@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -133,11 +134,27 @@ func (p *Projector) Sync(ctx context.Context) error {
 const syncChunk = 2000
 
 func (p *Projector) copyStandings(ctx context.Context) error {
-	rows, err := p.pool.Query(ctx, `SELECT board, player_id, value, reached_at, score_id::text, sign FROM score_boards`)
+	return p.writeStandings(ctx, p.pool, func(board string) (string, string) {
+		return ZKey(p.prefix, board), PKey(p.prefix, board)
+	}, nil)
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// writeStandings adds every score_boards row read through q to its board's
+// sorted set and player index (the keys keys names), pipelined in chunks;
+// first, if set, runs before a board's first row.
+func (p *Projector) writeStandings(ctx context.Context, q querier, keys func(board string) (z, idx string),
+	first func(pipe redis.Pipeliner, board, z, idx string)) error {
+	rows, err := q.Query(ctx, `SELECT board, player_id, value, reached_at, score_id::text, sign FROM score_boards`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
+	seen := map[string]bool{}
 	pipe := p.rdb.Pipeline()
 	n := 0
 	for rows.Next() {
@@ -146,9 +163,14 @@ func (p *Projector) copyStandings(ctx context.Context) error {
 		if err := rows.Scan(&board, &player, &s.Value, &s.Reached, &s.ScoreID, &s.Sign); err != nil {
 			return err
 		}
+		z, idx := keys(board)
+		if first != nil && !seen[board] {
+			seen[board] = true
+			first(pipe, board, z, idx)
+		}
 		m := Member(player, s)
-		pipe.ZAdd(ctx, ZKey(p.prefix, board), redis.Z{Score: s.SortScore(), Member: m})
-		pipe.HSet(ctx, PKey(p.prefix, board), player, m)
+		pipe.ZAdd(ctx, z, redis.Z{Score: s.SortScore(), Member: m})
+		pipe.HSet(ctx, idx, player, m)
 		if n++; n%syncChunk == 0 {
 			if _, err := pipe.Exec(ctx); err != nil {
 				return err
@@ -158,7 +180,9 @@ func (p *Projector) copyStandings(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	_, err = pipe.Exec(ctx)
+	if pipe.Len() > 0 {
+		_, err = pipe.Exec(ctx)
+	}
 	return err
 }
 

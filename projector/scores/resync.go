@@ -100,43 +100,14 @@ func (p *Projector) Resync(ctx context.Context, tx pgx.Tx) error {
 // buildStandings copies score_boards into the boards' resync keys and
 // returns the boards it copied.
 func (p *Projector) buildStandings(ctx context.Context, tx pgx.Tx) (map[string]bool, error) {
-	rows, err := tx.Query(ctx, `SELECT board, player_id, value, reached_at, score_id::text, sign FROM score_boards`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	built := map[string]bool{}
-	pipe := p.rdb.Pipeline()
-	n := 0
-	for rows.Next() {
-		var board, player string
-		var s Standing
-		if err := rows.Scan(&board, &player, &s.Value, &s.Reached, &s.ScoreID, &s.Sign); err != nil {
-			return nil, err
-		}
-		z, idx := ZKey(p.prefix, board)+resyncSuffix, PKey(p.prefix, board)+resyncSuffix
-		if !built[board] {
-			built[board] = true
-			pipe.Del(ctx, z, idx) // left by an interrupted Resync
-		}
-		m := Member(player, s)
-		pipe.ZAdd(ctx, z, redis.Z{Score: s.SortScore(), Member: m})
-		pipe.HSet(ctx, idx, player, m)
-		if n++; n%syncChunk == 0 {
-			if _, err := pipe.Exec(ctx); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if pipe.Len() > 0 {
-		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return built, nil
+	err := p.writeStandings(ctx, tx, func(board string) (string, string) {
+		return ZKey(p.prefix, board) + resyncSuffix, PKey(p.prefix, board) + resyncSuffix
+	}, func(pipe redis.Pipeliner, board, z, idx string) {
+		built[board] = true
+		pipe.Del(ctx, z, idx) // left by an interrupted Resync
+	})
+	return built, err
 }
 
 // boardKeys lists every key under KeyPattern in Redis.
