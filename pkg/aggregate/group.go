@@ -94,8 +94,11 @@ func (g *groupCommitter) drain(ctx context.Context) {
 			g.draining = false
 			g.mu.Unlock()
 			// Every request ahead of a failed one is settled by now: it
-			// was either settled or sent again, and nothing waits.
-			settleFailed(failed)
+			// was either settled or sent again, and nothing waits. Were
+			// one not, its caller must still not wait forever.
+			for _, req := range settleFailed(failed) {
+				close(req.done)
+			}
 			return
 		}
 		group := g.waiting[:n:n]
