@@ -342,7 +342,7 @@ func (s *shadow) moveBookkeeping(ctx context.Context, tx pgx.Tx, name string) er
 func checksum(ctx context.Context, tx pgx.Tx, schema, table string) (int64, string, error) {
 	var n int64
 	var sum string
-	err := tx.QueryRow(ctx, `SELECT count(*), md5(count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)::numeric), 0))
+	err := tx.QueryRow(ctx, `SELECT count(*), md5(count(*) || ':' || coalesce(sum(hashtextextended(t::text, 0)), 0))
 		FROM `+ident(schema, table)+` t`).Scan(&n, &sum)
 	return n, sum, err
 }
